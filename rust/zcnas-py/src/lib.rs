@@ -1,0 +1,22 @@
+//! `zcnas._native`: thin PyO3 bindings over `zcnas-core`.
+//!
+//! This file only registers the module; each area lives in its own file, and every core error
+//! becomes a Python exception in `errors.rs` alone.
+
+use pyo3::prelude::*;
+
+mod arrays;
+mod errors;
+mod rankagg;
+mod stats;
+mod threads;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    threads::register(m)?;
+    stats::register(m)?;
+    rankagg::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! The dedicated rayon pool and the helper every parallel binding goes through.
+//!
+//! The pool is built lazily with `ZCNAS_NUM_THREADS` threads (default: all cores), its threads
+//! are named `zcnas-N`, and `set_num_threads` rebuilds it. It is independent of
+//! `torch.set_num_threads`: when torch and zcnas work at the same time, size both so that
+//! together they do not exceed the cores. After `os.fork()` (PyTorch `DataLoader` workers) the
+//! parent's worker threads do not exist in the child, so the child runs every call on the
+//! calling thread alone; the Python package registers `_after_fork_in_child` for that.
+
+use crate::errors::PyRes;
+use pyo3::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use zcnas_core::CoreError;
+
+static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
+static FORKED_CHILD: AtomicBool = AtomicBool::new(false);
+
+fn default_threads() -> usize {
+    std::env::var("ZCNAS_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+}
+
+fn build(n: usize) -> Result<ThreadPool, CoreError> {
+    ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("zcnas-{i}"))
+        .build()
+        .map_err(|e| CoreError::InvalidParameter {
+            name: "num_threads",
+            reason: format!("could not start the thread pool: {e}"),
+        })
+}
+
+fn pool() -> Result<Arc<ThreadPool>, CoreError> {
+    let mut guard = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(p) = guard.as_ref() {
+        return Ok(Arc::clone(p));
+    }
+    let p = Arc::new(build(default_threads())?);
+    *guard = Some(Arc::clone(&p));
+    Ok(p)
+}
+
+/// Run `f` on zcnas' pool (or on this thread alone in a forked child). Call it detached.
+pub fn install<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, CoreError> {
+    if FORKED_CHILD.load(Ordering::Relaxed) {
+        let serial = ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build()
+            .map_err(|e| CoreError::InvalidParameter {
+                name: "num_threads",
+                reason: format!("could not start the serial pool: {e}"),
+            })?;
+        return Ok(serial.install(f));
+    }
+    Ok(pool()?.install(f))
+}
+
+/// Release the GIL, run `f` on the pool, and flatten its result: the one path of every
+/// parallel binding (extract while attached, compute detached, convert after).
+pub fn detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, CoreError> + Send,
+) -> PyRes<T> {
+    Ok(py.detach(|| install(f))??)
+}
+
+/// Resize zcnas' thread pool (it is rebuilt; calls in flight finish on the old one).
+#[pyfunction]
+fn set_num_threads(n: usize) -> PyRes<()> {
+    if n == 0 {
+        return Err(CoreError::InvalidParameter {
+            name: "n",
+            reason: "the number of threads must be at least 1".into(),
+        }
+        .into());
+    }
+    let p = Arc::new(build(n)?);
+    *POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
+    Ok(())
+}
+
+/// Number of threads zcnas' parallel functions use (1 in a forked child).
+#[pyfunction]
+fn get_num_threads() -> PyRes<usize> {
+    if FORKED_CHILD.load(Ordering::Relaxed) {
+        return Ok(1);
+    }
+    Ok(pool()?.current_num_threads())
+}
+
+/// Registered with `os.register_at_fork(after_in_child=...)`.
+#[pyfunction]
+fn _after_fork_in_child() {
+    FORKED_CHILD.store(true, Ordering::Relaxed);
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    Ok(())
+}
