@@ -7,11 +7,11 @@
 //!
 //! | method | score of architecture i |
 //! |---|---|
-//! | `Linear` | sum_j r_ij (TE-NAS style sum of ranks) |
-//! | `NonLinear` | sum_j ln(r_ij / m) (AZ-NAS, eq. 12): one poor rank drags the sum down |
-//! | `Borda` | sum_j (r_ij - 1): points = architectures beaten + half of those tied; same order as `Linear` |
+//! | `Linear` | `sum_j r_ij` (TE-NAS style sum of ranks) |
+//! | `NonLinear` | `sum_j ln(r_ij / m)` (AZ-NAS, eq. 12): one poor rank drags the sum down |
+//! | `Borda` | `sum_j (r_ij - 1)`: points = architectures beaten + half of those tied; same order as `Linear` |
 //! | `Majority` | Copeland score: pairwise majority wins minus losses over all other architectures |
-//! | `Weighted` | sum_j w_j r_ij |
+//! | `Weighted` | `sum_j w_j r_ij` |
 //!
 //! [`IncrementalAggregator`] keeps the same quantities for a growing (or shrinking) pool
 //! without re-sorting: each insertion is a binary search and one shift per proxy, and its

@@ -37,8 +37,8 @@ impl From<PyErr> for Error {
     }
 }
 
-impl From<numpy::NotContiguousError> for Error {
-    fn from(e: numpy::NotContiguousError) -> Self {
+impl From<numpy::AsSliceError> for Error {
+    fn from(e: numpy::AsSliceError) -> Self {
         Self(ZcnasError::new_err(format!(
             "Error while reading an array: {e}; pass a C-contiguous float64 array"
         )))

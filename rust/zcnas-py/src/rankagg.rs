@@ -42,6 +42,8 @@ fn aggregate<'py>(
     Ok(detached(py, || rankagg::aggregate(s, m, &spec))?.into_pyarray(py))
 }
 
+type IdsAndScores<'py> = (Bound<'py, PyArray1<usize>>, Bound<'py, PyArray1<f64>>);
+
 /// Rank aggregation over a growing pool (see `zcnas.rankagg.IncrementalAggregator`).
 #[pyclass(module = "zcnas._native")]
 struct IncrementalAggregator {
@@ -76,10 +78,7 @@ impl IncrementalAggregator {
         Ok(self.inner.remove(id)?)
     }
 
-    fn scores<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyRes<(Bound<'py, PyArray1<usize>>, Bound<'py, PyArray1<f64>>)> {
+    fn scores<'py>(&self, py: Python<'py>) -> PyRes<IdsAndScores<'py>> {
         let (ids, scores) = detached(py, || Ok(self.inner.scores()))?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
     }

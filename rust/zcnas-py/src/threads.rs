@@ -3,7 +3,7 @@
 //! The pool is built lazily with `ZCNAS_NUM_THREADS` threads (default: all cores), its threads
 //! are named `zcnas-N`, and `set_num_threads` rebuilds it. It is independent of
 //! `torch.set_num_threads`: when torch and zcnas work at the same time, size both so that
-//! together they do not exceed the cores. After `os.fork()` (PyTorch `DataLoader` workers) the
+//! together they do not exceed the cores. After `os.fork()` (`PyTorch` `DataLoader` workers) the
 //! parent's worker threads do not exist in the child, so the child runs every call on the
 //! calling thread alone; the Python package registers `_after_fork_in_child` for that.
 

@@ -60,6 +60,9 @@ pub(crate) fn order_key(v: f64) -> u64 {
     }
 }
 
+/// Two paired vectors, borrowed when nothing had to be dropped.
+pub(crate) type Pairs<'a> = (Cow<'a, [f64]>, Cow<'a, [f64]>);
+
 /// Check two paired arguments and apply the policy: returns the (possibly filtered) pairs.
 pub(crate) fn paired<'a>(
     x: &'a [f64],
@@ -67,7 +70,7 @@ pub(crate) fn paired<'a>(
     names: (&'static str, &'static str),
     policy: NanPolicy,
     min_len: usize,
-) -> Result<(Cow<'a, [f64]>, Cow<'a, [f64]>)> {
+) -> Result<Pairs<'a>> {
     if x.len() != y.len() {
         return Err(CoreError::LengthMismatch {
             left: names.0,

@@ -1,0 +1,9 @@
+"""Exceptions raised by zcnas.
+
+``ZcnasError`` subclasses :class:`ValueError` (every error so far reports bad input);
+``NonFiniteError`` is raised when a NaN or infinite value meets ``nan_policy="raise"``.
+"""
+
+from zcnas._native import NonFiniteError, ZcnasError
+
+__all__ = ["NonFiniteError", "ZcnasError"]

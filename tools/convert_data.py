@@ -1,0 +1,97 @@
+"""Convert the reference CSVs in ``../shared/data`` into the package data zcnas ships.
+
+Run from the repository root: ``python tools/convert_data.py [--shared ../shared/data]``.
+The outputs are compressed ``.npz`` files under ``python/zcnas/data/``; they are committed,
+because users of the package do not have ``../shared``. ``tests/test_data.py`` checks that the
+embedded arrays equal the CSVs whenever ``../shared`` is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+
+NB201_FLOAT = [
+    "cifar10_test",
+    "cifar100_test",
+    "imagenet16_test",
+    "cifar10_valid_naslib",
+    "imagenet16_valid_naslib",
+    "params_M_cifar10",
+    "flops_M_cifar10",
+    "params_M_cifar100",
+    "flops_M_cifar100",
+    "params_M_imagenet16",
+    "flops_M_imagenet16",
+]
+SUITE_ZERO_PROXIES = [
+    "epe_nas",
+    "fisher",
+    "flops",
+    "grad_norm",
+    "grasp",
+    "jacov",
+    "l2_norm",
+    "nwot",
+    "params",
+    "plain",
+    "snip",
+    "synflow",
+    "zen",
+]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _float(v: str) -> float:
+    return float(v) if v != "" else float("nan")
+
+
+def convert_nb201(shared: Path, out: Path) -> None:
+    rows = _rows(shared / "nb201" / "nb201_groundtruth.csv")
+    if [int(r["index"]) for r in rows] != list(range(len(rows))):
+        raise ValueError("nb201_groundtruth.csv: rows are not ordered by index 0..N-1")
+    arrays: dict[str, np.ndarray] = {
+        "arch_str": np.array([r["arch_str"] for r in rows]),
+        "naslib_enc": np.array([r["naslib_enc"] for r in rows]),
+        "iso_class": np.array([int(r["iso_class"]) for r in rows], dtype=np.int32),
+        "no_dead_branch": np.array([int(r["no_dead_branch"]) for r in rows], dtype=np.bool_),
+    }
+    for col in NB201_FLOAT:
+        arrays[col] = np.array([_float(r[col]) for r in rows], dtype=np.float64)
+    np.savez_compressed(out / "nb201_groundtruth.npz", **arrays)
+
+
+def convert_suite_zero_nb201(shared: Path, out: Path) -> None:
+    arrays: dict[str, np.ndarray] = {"proxies": np.array(SUITE_ZERO_PROXIES)}
+    for task, name in [("cifar10", "cifar10"), ("imagenet16", "imagenet16")]:
+        rows = _rows(shared / "suite_zero" / f"nb201_{name}_zc13_9445.csv")
+        arrays[f"{task}_index"] = np.array([int(r["index"]) for r in rows], dtype=np.int32)
+        arrays[f"{task}_val_acc"] = np.array([_float(r["val_acc_naslib"]) for r in rows])
+        arrays[f"{task}_scores"] = np.array(
+            [[_float(r[p]) for p in SUITE_ZERO_PROXIES] for r in rows], dtype=np.float64
+        )
+    np.savez_compressed(out / "nb201_suite_zero_zc13.npz", **arrays)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    here = Path(__file__).resolve().parent.parent
+    ap.add_argument("--shared", type=Path, default=here.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=here / "python" / "zcnas" / "data")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    convert_nb201(args.shared, args.out)
+    convert_suite_zero_nb201(args.shared, args.out)
+    for f in sorted(args.out.glob("*.npz")):
+        print(f"{f}: {f.stat().st_size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
