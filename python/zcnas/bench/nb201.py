@@ -1,0 +1,113 @@
+"""NAS-Bench-201 ground truth and NAS-Bench-Suite-Zero's precomputed proxy scores, embedded.
+
+Converted by ``tools/convert_data.py`` from the public benchmark files (NAS-Bench-201 /
+NATS-Bench TSS, MIT; NAS-Bench-Suite-Zero / NASLib, Apache-2.0). Accuracies are in percent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from zcnas.exceptions import ZcnasError
+
+DATASETS = ("cifar10", "cifar100", "imagenet16")
+_TEST_COLUMN = {d: f"{d}_test" for d in DATASETS}
+
+
+def _load(name: str) -> dict[str, np.ndarray]:
+    ref = resources.files("zcnas") / "data" / name
+    with resources.as_file(ref) as path, np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+@dataclass(frozen=True)
+class NB201Table:
+    """All 15,625 NAS-Bench-201 architectures, row ``i`` = official index ``i``.
+
+    Attributes:
+        columns: name -> array. ``arch_str``, ``naslib_enc`` (6-digit op tuple as a string),
+            ``iso_class``, ``no_dead_branch``, ``{cifar10,cifar100,imagenet16}_test`` (test
+            accuracy after 200 epochs, mean over seeds), ``cifar10_valid_naslib``,
+            ``imagenet16_valid_naslib`` (NaN outside the 9,445 archs without dead branches),
+            ``params_M_<dataset>`` and ``flops_M_<dataset>``.
+    """
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.columns["arch_str"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.columns[name]
+        except KeyError:
+            known = ", ".join(sorted(self.columns))
+            raise ZcnasError(f"unknown NB201 column {name!r}; known: {known}") from None
+
+    def test_accuracy(self, dataset: str) -> np.ndarray:
+        """Test accuracy (%) of every architecture on ``cifar10``, ``cifar100`` or
+        ``imagenet16``."""
+        if dataset not in _TEST_COLUMN:
+            raise ZcnasError(f"unknown dataset {dataset!r}; expected one of {DATASETS}")
+        return self.columns[_TEST_COLUMN[dataset]]
+
+
+@dataclass(frozen=True)
+class SuiteZeroScores:
+    """NAS-Bench-Suite-Zero's 13 NASLib proxies on the 9,445 NB201 archs without dead branches.
+
+    Attributes:
+        task: ``cifar10`` or ``imagenet16``.
+        index: official NB201 index of each row.
+        val_acc: validation accuracy used by NAS-Bench-Suite-Zero (%).
+        proxies: proxy names (columns of ``scores``).
+        scores: ``(9445, 13)`` raw scores as NASLib computed them (batch 32); for every proxy
+            higher = predicted better; ``synflow`` is NASLib's signed log.
+    """
+
+    task: str
+    index: np.ndarray
+    val_acc: np.ndarray
+    proxies: tuple[str, ...]
+    scores: np.ndarray
+
+    def proxy(self, name: str) -> np.ndarray:
+        """One proxy's column."""
+        if name not in self.proxies:
+            raise ZcnasError(f"unknown proxy {name!r}; known: {', '.join(self.proxies)}")
+        return self.scores[:, self.proxies.index(name)]
+
+
+@cache
+def load_nb201() -> NB201Table:
+    """The embedded NAS-Bench-201 table (cached after the first call).
+
+    >>> t = load_nb201()
+    >>> len(t), int(t.test_accuracy("cifar10").argmax())
+    (15625, 6111)
+    """
+    return NB201Table(_load("nb201_groundtruth.npz"))
+
+
+@cache
+def load_suite_zero_nb201(task: str = "cifar10") -> SuiteZeroScores:
+    """NAS-Bench-Suite-Zero's precomputed NB201 proxy scores for ``cifar10`` or ``imagenet16``.
+
+    >>> s = load_suite_zero_nb201("cifar10")
+    >>> s.scores.shape
+    (9445, 13)
+    """
+    if task not in ("cifar10", "imagenet16"):
+        raise ZcnasError(f"unknown task {task!r}; expected 'cifar10' or 'imagenet16'")
+    z = _load("nb201_suite_zero_zc13.npz")
+    return SuiteZeroScores(
+        task=task,
+        index=z[f"{task}_index"],
+        val_acc=z[f"{task}_val_acc"],
+        proxies=tuple(str(p) for p in z["proxies"]),
+        scores=z[f"{task}_scores"],
+    )
