@@ -94,8 +94,6 @@ def run(task: str = "cifar10", console: Console | None = None) -> None:
     for d in DATASETS:
         acc = t.test_accuracy(d)
         i = int(acc.argmax())
-        console.print(
-            f"best {d:<10} test accuracy {acc[i]:.4f}% at index {i}: {t['arch_str'][i]}"
-        )
+        console.print(f"best {d:<10} test accuracy {acc[i]:.4f}% at index {i}: {t['arch_str'][i]}")
     _size_table(console)
     _suite_zero_table(console, task)

@@ -50,7 +50,7 @@ impl std::str::FromStr for Method {
                 return Err(CoreError::InvalidParameter {
                     name: "method",
                     reason: format!(
-                        "unknown method {other:?}; expected one of 'linear', 'nonlinear', \
+                        "unknown method '{other}'; expected one of 'linear', 'nonlinear', \
                          'borda', 'majority', 'weighted'"
                     ),
                 })
@@ -77,7 +77,7 @@ impl std::str::FromStr for MissingPolicy {
             "lowest" => Ok(Self::Lowest),
             other => Err(CoreError::InvalidParameter {
                 name: "nan_policy",
-                reason: format!("expected 'raise' or 'lowest', got {other:?}"),
+                reason: format!("expected 'raise' or 'lowest', got '{other}'"),
             }),
         }
     }

@@ -4,12 +4,13 @@
 //! are named `zcnas-N`, and `set_num_threads` rebuilds it. It is independent of
 //! `torch.set_num_threads`: when torch and zcnas work at the same time, size both so that
 //! together they do not exceed the cores. After `os.fork()` (`PyTorch` `DataLoader` workers) the
-//! parent's worker threads do not exist in the child, so the child runs every call on the
-//! calling thread alone; the Python package registers `_after_fork_in_child` for that.
+//! parent's worker threads do not exist in the child, so the child runs every call on a pool
+//! of one thread of its own; the Python package registers `_after_fork_in_child` for that.
 
 use crate::errors::PyRes;
 use pyo3::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use zcnas_core::CoreError;
@@ -48,18 +49,35 @@ fn pool() -> Result<Arc<ThreadPool>, CoreError> {
     Ok(p)
 }
 
-/// Run `f` on zcnas' pool (or on this thread alone in a forked child). Call it detached.
+thread_local! {
+    /// In a forked child: a one-thread pool of this process (keyed by pid, so that a fork of
+    /// the child builds its own instead of waiting on a thread that does not exist there).
+    static CHILD_POOL: RefCell<Option<(u32, Arc<ThreadPool>)>> = const { RefCell::new(None) };
+}
+
+fn child_pool() -> Result<Arc<ThreadPool>, CoreError> {
+    let pid = std::process::id();
+    CHILD_POOL.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if let Some((p, pool)) = cell.as_ref() {
+            if *p == pid {
+                return Ok(Arc::clone(pool));
+            }
+        }
+        if let Some((_, stale)) = cell.take() {
+            // Its worker lives in the parent process; dropping it would wait for it forever.
+            std::mem::forget(stale);
+        }
+        let pool = Arc::new(build(1)?);
+        *cell = Some((pid, Arc::clone(&pool)));
+        Ok(pool)
+    })
+}
+
+/// Run `f` on zcnas' pool (a one-thread pool in a forked child). Call it detached.
 pub fn install<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, CoreError> {
     if FORKED_CHILD.load(Ordering::Relaxed) {
-        let serial = ThreadPoolBuilder::new()
-            .num_threads(1)
-            .use_current_thread()
-            .build()
-            .map_err(|e| CoreError::InvalidParameter {
-                name: "num_threads",
-                reason: format!("could not start the serial pool: {e}"),
-            })?;
-        return Ok(serial.install(f));
+        return Ok(child_pool()?.install(f));
     }
     Ok(pool()?.install(f))
 }

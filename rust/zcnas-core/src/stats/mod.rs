@@ -41,7 +41,7 @@ impl std::str::FromStr for NanPolicy {
             "omit" => Ok(Self::Omit),
             other => Err(CoreError::InvalidParameter {
                 name: "nan_policy",
-                reason: format!("expected 'raise' or 'omit', got {other:?}"),
+                reason: format!("expected 'raise' or 'omit', got '{other}'"),
             }),
         }
     }
