@@ -26,7 +26,7 @@ fn pair(
 ) -> PyRes<f64> {
     let policy: NanPolicy = nan_policy.parse()?;
     let (x, y) = (slice1(x)?, slice1(y)?);
-    Ok(py.detach(|| f(x, y, policy))?)
+    detached(py, || f(x, y, policy))
 }
 
 #[pyfunction]
@@ -99,7 +99,7 @@ fn kendall_tau_top(
 ) -> PyRes<f64> {
     let policy: NanPolicy = nan_policy.parse()?;
     let (s, t) = (slice1(&scores)?, slice1(&target)?);
-    Ok(py.detach(|| stats::kendall_tau_top(s, t, top, policy))?)
+    detached(py, || stats::kendall_tau_top(s, t, top, policy))
 }
 
 /// Run a batched statistic in chunks of rows on the pool, checking for Ctrl-C in between.

@@ -119,13 +119,13 @@ pub fn kendall_tau_batch(
                 if xs.len() == n {
                     prepared.tau(xs, s)
                 } else {
-                    tau_b_finite(xs, ts, s)
+                    tau_b_finite(xs, ts, s, false)
                 }
             });
         }
     }
     run_rows(x, rows, n, target, policy, |xs, ts, _, s: &mut Scratch| {
-        tau_b_finite(xs, ts, s)
+        tau_b_finite(xs, ts, s, false)
     })
 }
 

@@ -3,6 +3,7 @@
 
 use super::{order_key, paired, NanPolicy};
 use crate::error::Result;
+use rayon::slice::ParallelSliceMut;
 
 /// Kendall tau-b of `x` and `y`; `NaN` if either side is constant (as scipy).
 ///
@@ -11,7 +12,7 @@ use crate::error::Result;
 pub fn kendall_tau(x: &[f64], y: &[f64], policy: NanPolicy) -> Result<f64> {
     let (x, y) = paired(x, y, ("x", "y"), policy, 2)?;
     let mut scratch = Scratch::default();
-    Ok(tau_b_finite(&x, &y, &mut scratch))
+    Ok(tau_b_finite(&x, &y, &mut scratch, true))
 }
 
 /// Reusable buffers for repeated tau computations (one per rayon worker).
@@ -22,18 +23,28 @@ pub(crate) struct Scratch {
     buf: Vec<u64>,
 }
 
-/// Tau-b of two finite vectors of equal length >= 2.
-pub(crate) fn tau_b_finite(x: &[f64], y: &[f64], s: &mut Scratch) -> f64 {
+/// Tau-b of two finite vectors of equal length >= 2; `parallel` lets a long single call use
+/// two rayon tasks (batched calls are parallel over rows instead).
+pub(crate) fn tau_b_finite(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
+    let parallel = parallel && x.len() >= PARALLEL_MIN;
     let n = x.len();
     s.pairs.clear();
     s.pairs
         .extend(x.iter().zip(y).map(|(a, b)| (order_key(*a), order_key(*b))));
-    s.pairs.sort_unstable();
+    if parallel {
+        s.pairs.par_sort_unstable();
+    } else {
+        s.pairs.sort_unstable();
+    }
     let xtie = tie_pairs(s.pairs.iter().map(|p| p.0));
     let ntie = tie_pairs(s.pairs.iter().copied());
     s.keys.clear();
     s.keys.extend(s.pairs.iter().map(|p| p.1));
-    let dis = count_inversions(&mut s.keys, &mut s.buf);
+    let dis = if parallel {
+        par_count_inversions(&mut s.keys, &mut s.buf)
+    } else {
+        count_inversions(&mut s.keys, &mut s.buf)
+    };
     let ytie = tie_pairs(s.keys.iter().copied());
     finish(n, xtie, ytie, ntie, dis)
 }
@@ -97,20 +108,11 @@ pub(crate) fn count_inversions(a: &mut [u64], buf: &mut Vec<u64>) -> u64 {
     let mut width = INSERTION_BLOCK;
     let mut in_a = true;
     while width < n {
-        {
-            let (src, dst): (&[u64], &mut [u64]) = if in_a {
-                (&*a, buf.as_mut_slice())
-            } else {
-                (buf.as_slice(), &mut *a)
-            };
-            let mut lo = 0;
-            while lo < n {
-                let mid = (lo + width).min(n);
-                let hi = (lo + 2 * width).min(n);
-                inv += merge(&src[lo..mid], &src[mid..hi], &mut dst[lo..hi]);
-                lo = hi;
-            }
-        }
+        inv += if in_a {
+            merge_pass(a, buf, width)
+        } else {
+            merge_pass(buf, a, width)
+        };
         in_a = !in_a;
         width *= 2;
     }
@@ -120,26 +122,64 @@ pub(crate) fn count_inversions(a: &mut [u64], buf: &mut Vec<u64>) -> u64 {
     inv
 }
 
+/// One pass of the bottom-up merge sort: merge runs of `width` pairwise from `src` to `dst`.
+fn merge_pass(src: &[u64], dst: &mut [u64], width: usize) -> u64 {
+    let n = src.len();
+    let mut inv = 0;
+    let mut lo = 0;
+    while lo < n {
+        let mid = (lo + width).min(n);
+        let hi = (lo + 2 * width).min(n);
+        inv += merge(&src[lo..mid], &src[mid..hi], &mut dst[lo..hi]);
+        lo = hi;
+    }
+    inv
+}
+
 /// Merge two sorted runs into `out`, counting pairs (l in left, r in right) with l > r.
+///
+/// The loop body is branch-free (a select instead of a jump): on random runs a branching
+/// merge mispredicts about every other element (measured about 1.7x slower inside the sort).
 #[inline]
 fn merge(left: &[u64], right: &[u64], out: &mut [u64]) -> u64 {
+    let (nl, nr) = (left.len(), right.len());
     let (mut i, mut j, mut k) = (0, 0, 0);
     let mut inv: u64 = 0;
-    while i < left.len() && j < right.len() {
-        if right[j] < left[i] {
-            out[k] = right[j];
-            inv += (left.len() - i) as u64;
-            j += 1;
-        } else {
-            out[k] = left[i];
-            i += 1;
-        }
+    while i < nl && j < nr {
+        let (l, r) = (left[i], right[j]);
+        let take_right = usize::from(r < l);
+        out[k] = l.min(r);
+        inv += ((nl - i) * take_right) as u64;
+        j += take_right;
+        i += 1 - take_right;
         k += 1;
     }
-    out[k..k + left.len() - i].copy_from_slice(&left[i..]);
-    k += left.len() - i;
+    out[k..k + nl - i].copy_from_slice(&left[i..]);
+    k += nl - i;
     out[k..].copy_from_slice(&right[j..]);
     inv
+}
+
+/// Below this length a single call stays on one thread; above, the sort and the inversion
+/// count are split over two rayon tasks.
+const PARALLEL_MIN: usize = 4096;
+
+/// [`count_inversions`] split in two halves counted in parallel, then one counting merge.
+fn par_count_inversions(a: &mut [u64], buf: &mut Vec<u64>) -> u64 {
+    let n = a.len();
+    if n < PARALLEL_MIN {
+        return count_inversions(a, buf);
+    }
+    let (lo, hi) = a.split_at_mut(n / 2);
+    let (il, ih) = rayon::join(
+        || count_inversions(lo, &mut Vec::new()),
+        || count_inversions(hi, &mut Vec::new()),
+    );
+    buf.clear();
+    buf.resize(n, 0);
+    let cross = merge(lo, hi, buf);
+    a.copy_from_slice(buf);
+    il + ih + cross
 }
 
 /// A target vector prepared once for Kendall tau against many score vectors.
@@ -261,6 +301,13 @@ mod tests {
         let p = KendallPrepared::new(&y);
         let mut s = Scratch::default();
         assert!((p.tau(&x, &mut s) - t).abs() < 1e-15);
+        let xl: Vec<f64> = (0..9000).map(|i| f64::from((i * 37 % 101) / 3)).collect();
+        let yl: Vec<f64> = (0..9000).map(|i| f64::from((i * 11 % 97) / 2)).collect();
+        let mut s = Scratch::default();
+        assert_eq!(
+            tau_b_finite(&xl, &yl, &mut s, true),
+            tau_b_finite(&xl, &yl, &mut s, false)
+        );
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn kendall_tau_top(
     let idx = top_k_indices(&t, k);
     let ss: Vec<f64> = idx.iter().map(|&i| s[i]).collect();
     let ts: Vec<f64> = idx.iter().map(|&i| t[i]).collect();
-    Ok(tau_b_finite(&ss, &ts, &mut Scratch::default()))
+    Ok(tau_b_finite(&ss, &ts, &mut Scratch::default(), true))
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+"""Benchmarks are opt-in: `make bench` runs them with pytest-benchmark enabled."""
