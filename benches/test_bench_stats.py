@@ -51,7 +51,9 @@ def test_pairs_zcnas(benchmark):
 
 @pytest.mark.benchmark(group="tau 1000 pairs n=20")
 def test_pairs_scipy_loop(benchmark):
-    benchmark(lambda: [ss.kendalltau(a, b).statistic for a, b in zip(PAIRS_X, PAIRS_Y)])
+    benchmark(
+        lambda: [ss.kendalltau(a, b).statistic for a, b in zip(PAIRS_X, PAIRS_Y, strict=True)]
+    )
 
 
 # 200 proxy score vectors against one ground truth over all of NB201.
