@@ -119,3 +119,23 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Long vectors take the radix/Fenwick path; it must agree with the definition too.
+    #[test]
+    fn long_tau_matches_definition(n in 2048usize..3000, levels in 2i32..400, seed in 0u64..1000) {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            f64::from((s % levels as u64) as i32)
+        };
+        let x: Vec<f64> = (0..n).map(|_| next()).collect();
+        let y: Vec<f64> = x.iter().map(|v| v + next()).collect();
+        let t = kendall_tau(&x, &y, NanPolicy::Raise).unwrap();
+        prop_assert!((t - brute_tau(&x, &y)).abs() < 1e-12);
+    }
+}

@@ -1,5 +1,8 @@
 //! Kendall tau-b in O(n log n) (Knight's algorithm: sort, then count discordant pairs as the
 //! inversions of a stable merge sort), with ties handled exactly as `scipy.stats.kendalltau`.
+//!
+//! Vectors of 2,048 or more elements take the equivalent radix-sort/Fenwick-tree path of
+//! `dense.rs` (same integer counts, faster there); shorter ones the merge-sort path.
 
 use super::{order_key, paired, NanPolicy};
 use crate::error::Result;
@@ -28,6 +31,10 @@ pub(crate) struct Scratch {
 pub(crate) fn tau_b_finite(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
     let parallel = parallel && x.len() >= PARALLEL_MIN;
     let n = x.len();
+    if use_dense(n) {
+        let (xtie, ytie, ntie, dis) = super::dense::counts(x, y, parallel);
+        return finish(n, xtie, ytie, ntie, dis);
+    }
     s.pairs.clear();
     s.pairs
         .extend(x.iter().zip(y).map(|(a, b)| (order_key(*a), order_key(*b))));
@@ -160,6 +167,15 @@ fn merge(left: &[u64], right: &[u64], out: &mut [u64]) -> u64 {
     inv
 }
 
+/// From this length on, the radix/Fenwick path of `dense.rs` is used.
+const DENSE_MIN: usize = 2048;
+
+/// Whether a vector of length `n` takes the radix/Fenwick path (measured 5-30% faster than
+/// the merge-sort path at n = 15,625, more with ties; the merge path wins on short vectors).
+fn use_dense(n: usize) -> bool {
+    n >= DENSE_MIN && u32::try_from(n).is_ok()
+}
+
 /// Below this length a single call stays on one thread; above, the sort and the inversion
 /// count are split over two rayon tasks.
 const PARALLEL_MIN: usize = 4096;
@@ -240,6 +256,19 @@ impl KendallPrepared {
 
     /// Tau-b of finite `scores` (same length as the target) against the target.
     pub(crate) fn tau(&self, scores: &[f64], s: &mut Scratch) -> f64 {
+        let n = self.perm.len();
+        if use_dense(n) {
+            let d = super::dense::dense_ranks(scores);
+            let mut seq: Vec<u32> = self.perm.iter().map(|&i| d.ranks[i]).collect();
+            let mut joint: u64 = 0;
+            for &(a, b) in &self.groups {
+                let g = &mut seq[a..b];
+                g.sort_unstable();
+                joint += tie_pairs(g.iter().copied());
+            }
+            let dis = super::dense::inversions(&seq, d.distinct);
+            return finish(n, d.ties, self.target_ties, joint, dis);
+        }
         s.keys.clear();
         s.keys
             .extend(self.perm.iter().map(|&i| order_key(scores[i])));

@@ -8,6 +8,7 @@
 
 mod batch;
 mod corr;
+mod dense;
 mod kendall;
 mod rank;
 mod topk;
