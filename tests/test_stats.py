@@ -78,6 +78,12 @@ def test_large_n_matches_scipy():
     assert same(stats.kendall_tau(x, y), sp_tau(x, y))
     assert same(stats.spearman(x, y), sp_rho(x, y))
     assert same(stats.pearson(x, y), sp_r(x, y))
+    np.testing.assert_array_equal(stats.rankdata(x), ss.rankdata(x))
+    batch = np.stack([x, y, -x])
+    np.testing.assert_allclose(
+        stats.spearman_batch(batch, y), [sp_rho(r, y) for r in batch], rtol=0, atol=TOL
+    )
+    np.testing.assert_array_equal(stats.kendall_tau_batch(batch, y), [sp_tau(r, y) for r in batch])
 
 
 def test_constant_input_is_nan_like_scipy():

@@ -135,7 +135,7 @@ struct CorrScratch {
     ry: Vec<f64>,
     cx: Vec<f64>,
     cy: Vec<f64>,
-    sort: Vec<(u64, usize)>,
+    sort: super::rank::RankScratch,
 }
 
 /// Pearson r of every row of `x` against its target.

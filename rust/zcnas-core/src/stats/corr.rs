@@ -15,7 +15,7 @@ pub fn spearman(x: &[f64], y: &[f64], policy: NanPolicy) -> Result<f64> {
     let (x, y) = paired(x, y, ("x", "y"), policy, 2)?;
     let mut rx = vec![0.0; x.len()];
     let mut ry = vec![0.0; y.len()];
-    let mut scratch = Vec::with_capacity(x.len());
+    let mut scratch = super::rank::RankScratch::default();
     rankdata_into(&x, &mut rx, &mut scratch);
     rankdata_into(&y, &mut ry, &mut scratch);
     Ok(pearson_finite(&rx, &ry))

@@ -18,7 +18,7 @@ pub use batch::{
 };
 pub use corr::{pearson, spearman};
 pub use kendall::{kendall_tau, KendallPrepared};
-pub use rank::{rankdata, rankdata_into};
+pub use rank::{rankdata, rankdata_into, RankScratch};
 pub use topk::{kendall_tau_top, top_k_indices, top_k_precision};
 
 use crate::error::{CoreError, Result};

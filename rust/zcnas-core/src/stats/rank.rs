@@ -9,7 +9,7 @@ use crate::error::Result;
 /// among themselves (scipy's `nan_policy="omit"` for `rankdata`).
 pub fn rankdata(x: &[f64], policy: NanPolicy) -> Result<Vec<f64>> {
     let mut out = vec![f64::NAN; x.len()];
-    let mut scratch = Vec::with_capacity(x.len());
+    let mut scratch = RankScratch::default();
     if policy == NanPolicy::Raise {
         check_finite(x, "x")?;
         rankdata_into(x, &mut out, &mut scratch);
@@ -23,30 +23,55 @@ pub fn rankdata(x: &[f64], policy: NanPolicy) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// Reusable buffers of [`rankdata_into`].
+#[derive(Default)]
+pub struct RankScratch {
+    items: Vec<(u64, u32)>,
+    tmp: Vec<(u64, u32)>,
+}
+
+/// Below this length ranks come from a comparison sort, above from the radix sort.
+const RADIX_MIN: usize = 1024;
+
 /// Rank the non-NaN entries of `x` (infinities included) into `out` (NaN entries are left
-/// untouched), reusing
-/// `scratch` as the sort buffer. `out` must be as long as `x`.
-pub fn rankdata_into(x: &[f64], out: &mut [f64], scratch: &mut Vec<(u64, usize)>) {
-    scratch.clear();
-    scratch.extend(
-        x.iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_nan())
-            .map(|(i, v)| (order_key(*v), i)),
-    );
-    scratch.sort_unstable();
-    let n = scratch.len();
+/// untouched), reusing `scratch`. `out` must be as long as `x`.
+pub fn rankdata_into(x: &[f64], out: &mut [f64], scratch: &mut RankScratch) {
+    let keyed = x
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, v)| (order_key(*v), i));
+    if u32::try_from(x.len()).is_err() {
+        let mut wide: Vec<(u64, usize)> = keyed.collect();
+        wide.sort_unstable();
+        assign_average(&wide, out, |i| i);
+        return;
+    }
+    let items = &mut scratch.items;
+    items.clear();
+    items.extend(keyed.map(|(k, i)| (k, i as u32)));
+    if items.len() >= RADIX_MIN {
+        super::dense::radix_sort(items, &mut scratch.tmp);
+    } else {
+        items.sort_unstable();
+    }
+    assign_average(items, out, |i| i as usize);
+}
+
+/// Give each run of equal keys in `sorted` the mean of the 1-based positions it spans.
+fn assign_average<I: Copy>(sorted: &[(u64, I)], out: &mut [f64], index: impl Fn(I) -> usize) {
+    let n = sorted.len();
     let mut start = 0;
     while start < n {
-        let key = scratch[start].0;
+        let key = sorted[start].0;
         let mut end = start + 1;
-        while end < n && scratch[end].0 == key {
+        while end < n && sorted[end].0 == key {
             end += 1;
         }
         // Positions start+1 ..= end share the rank (start + 1 + end) / 2.
         let r = (start + 1 + end) as f64 / 2.0;
-        for item in &scratch[start..end] {
-            out[item.1] = r;
+        for item in &sorted[start..end] {
+            out[index(item.1)] = r;
         }
         start = end;
     }
