@@ -31,6 +31,17 @@ def test_best_architectures_match_published_facts():
     assert t["no_dead_branch"].sum() == 9445
     assert len(np.unique(t["iso_class"])) == 6466
     assert t["arch_str"][0].startswith("|avg_pool_3x3~0|+|nor_conv_1x1~0|")
+    assert t["cifar10_edgegpu_latency"][0] == pytest.approx(5.807418537, abs=1e-9)
+
+
+def test_embedded_hw_nas_bench_equals_csv(shared_data):
+    t = load_nb201()
+    with (shared_data / "nb201" / "nb201_hw_nas_bench.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["dataset"] == "imagenet16"]
+    rows.sort(key=lambda r: int(r["index"]))
+    for metric in ("pixel3_latency", "fpga_energy"):
+        want = [float(r[metric]) for r in rows]
+        np.testing.assert_array_equal(t[f"imagenet16_{metric}"], want)
 
 
 def test_embedded_nb201_equals_csv(shared_data):

@@ -68,6 +68,33 @@ def convert_nb201(shared: Path, out: Path) -> None:
     np.savez_compressed(out / "nb201_groundtruth.npz", **arrays)
 
 
+HW_METRICS = [
+    "edgegpu_latency",
+    "edgegpu_energy",
+    "raspi4_latency",
+    "edgetpu_latency",
+    "pixel3_latency",
+    "eyeriss_latency",
+    "eyeriss_energy",
+    "eyeriss_arithmetic_intensity",
+    "fpga_latency",
+    "fpga_energy",
+]
+
+
+def convert_hw_nas_bench(shared: Path, out: Path) -> None:
+    """HW-NAS-Bench metrics as columns ``<dataset>_<metric>``, row i = NB201 index i."""
+    rows = _rows(shared / "nb201" / "nb201_hw_nas_bench.csv")
+    arrays: dict[str, np.ndarray] = {}
+    for dataset in ("cifar10", "cifar100", "imagenet16"):
+        sub = sorted((int(r["index"]), r) for r in rows if r["dataset"] == dataset)
+        if [i for i, _ in sub] != list(range(15_625)):
+            raise ValueError(f"nb201_hw_nas_bench.csv: {dataset} rows do not cover 0..15624")
+        for m in HW_METRICS:
+            arrays[f"{dataset}_{m}"] = np.array([_float(r[m]) for _, r in sub])
+    np.savez_compressed(out / "nb201_hw_nas_bench.npz", **arrays)
+
+
 def convert_suite_zero_nb201(shared: Path, out: Path) -> None:
     arrays: dict[str, np.ndarray] = {"proxies": np.array(SUITE_ZERO_PROXIES)}
     for task, name in [("cifar10", "cifar10"), ("imagenet16", "imagenet16")]:
@@ -89,6 +116,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     convert_nb201(args.shared, args.out)
     convert_suite_zero_nb201(args.shared, args.out)
+    convert_hw_nas_bench(args.shared, args.out)
     for f in sorted(args.out.glob("*.npz")):
         print(f"{f}: {f.stat().st_size / 1e6:.2f} MB")
 

@@ -1,7 +1,8 @@
 """NAS-Bench-201 ground truth and NAS-Bench-Suite-Zero's precomputed proxy scores, embedded.
 
 Converted by ``tools/convert_data.py`` from the public benchmark files (NAS-Bench-201 /
-NATS-Bench TSS, MIT; NAS-Bench-Suite-Zero / NASLib, Apache-2.0). Accuracies are in percent.
+NATS-Bench TSS, MIT; HW-NAS-Bench, MIT; NAS-Bench-Suite-Zero / NASLib, Apache-2.0).
+Accuracies are in percent.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ class NB201Table:
             ``iso_class``, ``no_dead_branch``, ``{cifar10,cifar100,imagenet16}_test`` (test
             accuracy after 200 epochs, mean over seeds), ``cifar10_valid_naslib``,
             ``imagenet16_valid_naslib`` (NaN outside the 9,445 archs without dead branches),
-            ``params_M_<dataset>`` and ``flops_M_<dataset>``.
+            ``params_M_<dataset>`` and ``flops_M_<dataset>``, and the HW-NAS-Bench metrics
+            ``<dataset>_<metric>`` for ``edgegpu_latency``, ``edgegpu_energy``,
+            ``raspi4_latency``, ``edgetpu_latency``, ``pixel3_latency``, ``eyeriss_latency``,
+            ``eyeriss_energy``, ``eyeriss_arithmetic_intensity``, ``fpga_latency``,
+            ``fpga_energy`` (latencies in ms, energies in mJ; lower = better).
     """
 
     columns: dict[str, np.ndarray]
@@ -90,7 +95,7 @@ def load_nb201() -> NB201Table:
     >>> len(t), int(t.test_accuracy("cifar10").argmax())
     (15625, 6111)
     """
-    return NB201Table(_load("nb201_groundtruth.npz"))
+    return NB201Table(_load("nb201_groundtruth.npz") | _load("nb201_hw_nas_bench.npz"))
 
 
 @cache
