@@ -29,38 +29,25 @@ fn pair(
     detached(py, || f(x, y, policy))
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, y, nan_policy = "raise"))]
-fn kendall_tau(
-    py: Python<'_>,
-    x: PyReadonlyArray1<'_, f64>,
-    y: PyReadonlyArray1<'_, f64>,
-    nan_policy: &str,
-) -> PyRes<f64> {
-    pair(py, stats::kendall_tau, &x, &y, nan_policy)
+/// A binding `name(x, y, nan_policy="raise") -> float` over a core statistic of two vectors.
+macro_rules! pair_binding {
+    ($name:ident, $core:path) => {
+        #[pyfunction]
+        #[pyo3(signature = (x, y, nan_policy = "raise"))]
+        fn $name(
+            py: Python<'_>,
+            x: PyReadonlyArray1<'_, f64>,
+            y: PyReadonlyArray1<'_, f64>,
+            nan_policy: &str,
+        ) -> PyRes<f64> {
+            pair(py, $core, &x, &y, nan_policy)
+        }
+    };
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, y, nan_policy = "raise"))]
-fn spearman(
-    py: Python<'_>,
-    x: PyReadonlyArray1<'_, f64>,
-    y: PyReadonlyArray1<'_, f64>,
-    nan_policy: &str,
-) -> PyRes<f64> {
-    pair(py, stats::spearman, &x, &y, nan_policy)
-}
-
-#[pyfunction]
-#[pyo3(signature = (x, y, nan_policy = "raise"))]
-fn pearson(
-    py: Python<'_>,
-    x: PyReadonlyArray1<'_, f64>,
-    y: PyReadonlyArray1<'_, f64>,
-    nan_policy: &str,
-) -> PyRes<f64> {
-    pair(py, stats::pearson, &x, &y, nan_policy)
-}
+pair_binding!(kendall_tau, stats::kendall_tau);
+pair_binding!(spearman, stats::spearman);
+pair_binding!(pearson, stats::pearson);
 
 #[pyfunction]
 #[pyo3(signature = (x, nan_policy = "raise"))]
@@ -148,38 +135,25 @@ fn batch<'py>(
     Ok(out.into_pyarray(py))
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, y, nan_policy = "raise"))]
-fn kendall_tau_batch<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
-    y: PyReadonlyArrayDyn<'py, f64>,
-    nan_policy: &str,
-) -> PyRes<Bound<'py, PyArray1<f64>>> {
-    batch(py, stats::kendall_tau_batch, &x, &y, nan_policy)
+/// A binding `name(x, y, nan_policy="raise") -> ndarray` over a batched core statistic.
+macro_rules! batch_binding {
+    ($name:ident, $core:path) => {
+        #[pyfunction]
+        #[pyo3(signature = (x, y, nan_policy = "raise"))]
+        fn $name<'py>(
+            py: Python<'py>,
+            x: PyReadonlyArray2<'py, f64>,
+            y: PyReadonlyArrayDyn<'py, f64>,
+            nan_policy: &str,
+        ) -> PyRes<Bound<'py, PyArray1<f64>>> {
+            batch(py, $core, &x, &y, nan_policy)
+        }
+    };
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, y, nan_policy = "raise"))]
-fn spearman_batch<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
-    y: PyReadonlyArrayDyn<'py, f64>,
-    nan_policy: &str,
-) -> PyRes<Bound<'py, PyArray1<f64>>> {
-    batch(py, stats::spearman_batch, &x, &y, nan_policy)
-}
-
-#[pyfunction]
-#[pyo3(signature = (x, y, nan_policy = "raise"))]
-fn pearson_batch<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
-    y: PyReadonlyArrayDyn<'py, f64>,
-    nan_policy: &str,
-) -> PyRes<Bound<'py, PyArray1<f64>>> {
-    batch(py, stats::pearson_batch, &x, &y, nan_policy)
-}
+batch_binding!(kendall_tau_batch, stats::kendall_tau_batch);
+batch_binding!(spearman_batch, stats::spearman_batch);
+batch_binding!(pearson_batch, stats::pearson_batch);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kendall_tau, m)?)?;

@@ -4,7 +4,7 @@
 //! Arrays are row-major: `x` holds `rows` vectors of length `n` back to back. The functions run
 //! on the current rayon pool (the bindings install a dedicated one).
 
-use super::corr::{centred, unit_dot};
+use super::corr::pearson_with;
 use super::kendall::{tau_b_finite, KendallPrepared, Scratch};
 use super::rank::rankdata_into;
 use super::{check_finite, paired, NanPolicy};
@@ -152,13 +152,7 @@ pub fn pearson_batch(
         n,
         target,
         policy,
-        |xs, ts, _, s: &mut CorrScratch| {
-            if centred(xs, &mut s.cx) && centred(ts, &mut s.cy) {
-                unit_dot(&s.cx, &s.cy)
-            } else {
-                f64::NAN
-            }
-        },
+        |xs, ts, _, s: &mut CorrScratch| pearson_with(xs, ts, &mut s.cx, &mut s.cy),
     )
 }
 
@@ -183,11 +177,7 @@ pub fn spearman_batch(
             s.ry.resize(ts.len(), 0.0);
             rankdata_into(xs, &mut s.rx, &mut s.sort);
             rankdata_into(ts, &mut s.ry, &mut s.sort);
-            if centred(&s.rx, &mut s.cx) && centred(&s.ry, &mut s.cy) {
-                unit_dot(&s.cx, &s.cy)
-            } else {
-                f64::NAN
-            }
+            pearson_with(&s.rx, &s.ry, &mut s.cx, &mut s.cy)
         },
     )
 }

@@ -79,12 +79,16 @@ pub(crate) fn unit_dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Pearson r of finite vectors of equal length >= 2.
 pub(crate) fn pearson_finite(x: &[f64], y: &[f64]) -> f64 {
-    let mut cx = Vec::with_capacity(x.len());
-    let mut cy = Vec::with_capacity(y.len());
-    if !centred(x, &mut cx) || !centred(y, &mut cy) {
-        return f64::NAN;
+    pearson_with(x, y, &mut Vec::new(), &mut Vec::new())
+}
+
+/// Pearson r using `cx`, `cy` as buffers for the centred vectors; `NaN` if one is constant.
+pub(crate) fn pearson_with(x: &[f64], y: &[f64], cx: &mut Vec<f64>, cy: &mut Vec<f64>) -> f64 {
+    if centred(x, cx) && centred(y, cy) {
+        unit_dot(cx, cy)
+    } else {
+        f64::NAN
     }
-    unit_dot(&cx, &cy)
 }
 
 #[cfg(test)]
