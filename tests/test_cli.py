@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from zcnas.cli import main
@@ -27,3 +29,43 @@ def test_console_entry_point():
 def test_unknown_command_fails():
     with pytest.raises(SystemExit):
         main(["frobnicate"])
+
+
+def test_bench_query_any_encoding(capsys):
+    arch = (
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+        "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    )
+    assert main(["bench", "query", "nb201", "--arch", arch, "--arch", "11472", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["index"] for r in rows] == [6111, 11472]
+    assert rows[0]["test_accuracy"] == pytest.approx(94.3733, abs=1e-4)
+    assert round(rows[1]["test_accuracy"], 2) == 93.91
+    assert main(["bench", "query", "nb201", "--arch", "(2, 1, 0, 2, 1, 0)", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["index"] == 11472
+
+
+def test_bench_info(capsys):
+    assert main(["bench", "info", "nb201"]) == 0
+    out = capsys.readouterr().out
+    assert "15,625 architectures" in out and "6,466 isomorphism classes" in out
+
+
+def test_bad_input_is_one_line_error(capsys):
+    assert main(["bench", "query", "nb201", "--arch", "|bogus~0|"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "bogus" in err and "Traceback" not in err
+
+
+def test_store_import_info_export(tmp_path, shared_data, capsys):
+    db = str(tmp_path / "s.sqlite")
+    src = shared_data / "suite_zero" / "naslib_zc_nasbench101_500.csv"
+    assert main(["store", "--db", db, "import", str(src)]) == 0
+    assert "nasbench101/cifar10: 500 archs" in capsys.readouterr().out
+    assert main(["store", "--db", db, "info"]) == 0
+    assert "nasbench101" in capsys.readouterr().out
+    out = tmp_path / "scores.parquet"
+    assert main(["store", "--db", db, "export", str(out)]) == 0
+    frame = pd.read_parquet(out)
+    assert frame["arch"].nunique() == 500
+    assert main(["store", "--db", str(tmp_path / "none.sqlite"), "import", "missing.csv"]) == 2

@@ -1,18 +1,33 @@
-"""The ``zcnas`` command."""
+"""The ``zcnas`` command.
+
+``zcnas demo`` shows the library on embedded real data; ``zcnas bench`` reads the embedded
+benchmark tables; ``zcnas store`` imports, summarises and exports a score store. Errors in the
+input are reported on one line (``error: ...``, exit status 2) without a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from typing import Any
 
 from zcnas import __version__
+from zcnas.exceptions import ZcnasError
+
+DEFAULT_STORE = "zcnas_scores.sqlite"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``zcnas`` command; returns the exit status."""
+def _store_path(args: argparse.Namespace) -> str:
+    return args.db or os.environ.get("ZCNAS_STORE") or DEFAULT_STORE
+
+
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="zcnas", description="Zero-cost neural architecture search")
     ap.add_argument("--version", action="version", version=f"zcnas {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
+
     demo = sub.add_parser("demo", help="show zcnas on the embedded real benchmark data")
     demo.add_argument(
         "--task",
@@ -20,15 +35,116 @@ def main(argv: list[str] | None = None) -> int:
         default="cifar10",
         help="NAS-Bench-Suite-Zero task for the proxy table (default: cifar10)",
     )
-    args = ap.parse_args(argv)
-    if args.command == "demo":
-        from zcnas import demo as demo_mod
 
-        try:
-            demo_mod.run(task=args.task)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
+    bench = sub.add_parser("bench", help="query the embedded benchmarks")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    info = bsub.add_parser("info", help="what a benchmark holds")
+    info.add_argument("benchmark", choices=("nb201",))
+    query = bsub.add_parser("query", help="look architectures up in a benchmark")
+    query.add_argument("benchmark", choices=("nb201",))
+    query.add_argument(
+        "--arch",
+        action="append",
+        required=True,
+        help="architecture: index, arch string, NASLib tuple or 6 digits (repeatable)",
+    )
+    query.add_argument(
+        "--dataset", choices=("cifar10", "cifar100", "imagenet16"), default="cifar10"
+    )
+    query.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    store = sub.add_parser("store", help="the score store (SQLite)")
+    store.add_argument(
+        "--db", help=f"store file (default: $ZCNAS_STORE or ./{DEFAULT_STORE})", default=None
+    )
+    ssub = store.add_subparsers(dest="store_command", required=True)
+    imp = ssub.add_parser("import", help="import NAS-Bench-Suite-Zero CSVs or NASLib zc_*.json")
+    imp.add_argument("paths", nargs="+")
+    imp.add_argument("--space", help="search space of JSON files (default: from zc_<space>.json)")
+    imp.add_argument("--task", help="task of JSON files (default: every task in the file)")
+    exp = ssub.add_parser("export", help="export to Parquet or CSV")
+    exp.add_argument("out")
+    exp.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    exp.add_argument("--table", choices=("scores", "ground_truth"), default="scores")
+    ssub.add_parser("info", help="what the store holds")
+    return ap
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from zcnas.bench import load_nb201
+
+    t = load_nb201()
+    console = Console()
+    if args.bench_command == "info":
+        console.print(
+            f"NAS-Bench-201: {len(t):,} architectures, "
+            f"{len(set(t['iso_class'].tolist())):,} isomorphism classes, "
+            f"{int(t['no_dead_branch'].sum()):,} without dead branches"
+        )
+        for d in ("cifar10", "cifar100", "imagenet16"):
+            acc = t.test_accuracy(d)
+            i = int(acc.argmax())
+            console.print(f"  {d:<10} best test accuracy {acc[i]:.4f}% (index {i})")
+        console.print("columns: " + ", ".join(sorted(t.columns)))
+        return 0
+    rows = t.query_many([_arch_arg(a) for a in args.arch], args.dataset)
+    if args.json:
+        print(
+            json.dumps([{k: v[i].item() for k, v in rows.items()} for i in range(len(args.arch))])
+        )
+        return 0
+    table = Table(title=f"NAS-Bench-201, {args.dataset}")
+    table.add_column("field")
+    for i in range(len(args.arch)):
+        table.add_column(str(rows["index"][i]), justify="right")
+    for k, v in rows.items():
+        table.add_row(k, *(_fmt(x) for x in v.tolist()))
+    console.print(table)
+    return 0
+
+
+def _arch_arg(a: str) -> Any:
+    """A command-line architecture: up to 5 digits is an index (NB201 has 15,625), anything
+    else (6 digits, a tuple, an arch string) is passed on as written."""
+    return int(a) if a.isdigit() and len(a) <= 5 else a
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _store(args: argparse.Namespace) -> int:
+    from zcnas.bench.store import cli_export, cli_import, cli_summary
+
+    path = _store_path(args)
+    if args.store_command == "import":
+        return cli_import(path, args.paths, space=args.space, task=args.task)
+    if args.store_command == "export":
+        return cli_export(path, args.out, format=args.format, table=args.table)
+    return cli_summary(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``zcnas`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from zcnas import demo
+
+            demo.run(task=args.task)
+        elif args.command == "bench":
+            return _bench(args)
+        elif args.command == "store":
+            return _store(args)
+    except ZcnasError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -1,6 +1,7 @@
 """``zcnas demo``: what zcnas can do today, on the embedded real benchmark data.
 
-1. NAS-Bench-201 ground truth: the best architecture on each dataset.
+1. NAS-Bench-201 ground truth: the best architecture on each dataset, a query by arch string
+   and NASLib encoding, and the benchmark network built by zcnas with the table's params.
 2. How well model size (params, FLOPs) ranks test accuracy on all 15,625 architectures.
 3. NAS-Bench-Suite-Zero's 13 precomputed proxies on 9,445 architectures, their rank
    correlations in one batched call, and rank-aggregated ensembles of them.
@@ -86,6 +87,23 @@ def _suite_zero_table(console: Console, task: str) -> None:
     )
 
 
+def _query_and_build(console: Console) -> None:
+    from zcnas.spaces import nb201
+
+    t = load_nb201()
+    resnet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+    q = t.query(resnet, "cifar10")
+    same = t.query(nb201.str_to_naslib(resnet), "cifar10")["index"] == q["index"]
+    model = nb201.build(resnet, num_classes=10)
+    n_params = sum(p.numel() for p in model.parameters()) / 1e6
+    console.print(
+        f"ResNet-like cell = index {q['index']} (NASLib {nb201.str_to_naslib(resnet)}, "
+        f"same row: {same}): CIFAR-10 test {q['test_accuracy']:.2f}%, "
+        f"params {q['params_M']:.6f} M (zcnas-built network: {n_params:.6f} M), "
+        f"edge-GPU latency {q['edgegpu_latency']:.2f} ms"
+    )
+
+
 def run(task: str = "cifar10", console: Console | None = None) -> None:
     """Print the demo tables."""
     console = console or Console()
@@ -95,5 +113,6 @@ def run(task: str = "cifar10", console: Console | None = None) -> None:
         acc = t.test_accuracy(d)
         i = int(acc.argmax())
         console.print(f"best {d:<10} test accuracy {acc[i]:.4f}% at index {i}: {t['arch_str'][i]}")
+    _query_and_build(console)
     _size_table(console)
     _suite_zero_table(console, task)

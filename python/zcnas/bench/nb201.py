@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,59 @@ class NB201Table:
         except KeyError:
             known = ", ".join(sorted(self.columns))
             raise ZcnasError(f"unknown NB201 column {name!r}; known: {known}") from None
+
+    def indices(self, archs: Any) -> np.ndarray:
+        """Official indices of a sequence of architectures, each in any encoding that
+        :func:`zcnas.spaces.nb201.to_index` reads (index, arch string, NASLib tuple or digits).
+        """
+        from zcnas.spaces.nb201 import to_index
+
+        return np.array([to_index(a) for a in archs], dtype=np.int64)
+
+    def query_many(self, archs: Any, dataset: str = "cifar10") -> dict[str, np.ndarray]:
+        """Everything the table knows about several architectures on one dataset.
+
+        Args:
+            archs: a sequence of architectures, each in any encoding.
+            dataset: ``cifar10``, ``cifar100`` or ``imagenet16``.
+
+        Returns:
+            arrays under ``index``, ``arch_str``, ``iso_class``, ``test_accuracy``,
+            ``valid_accuracy_naslib`` (CIFAR-10 and ImageNet16-120 only; NaN for archs with
+            dead branches), ``params_M``, ``flops_M`` and the HW-NAS-Bench metrics
+            (``edgegpu_latency`` ...; latencies in ms, energies in mJ).
+
+        Raises:
+            ZcnasError: an unknown dataset or an architecture that cannot be read.
+        """
+        acc = self.test_accuracy(dataset)
+        idx = self.indices(archs)
+        out: dict[str, np.ndarray] = {
+            "index": idx,
+            "arch_str": self.columns["arch_str"][idx],
+            "iso_class": self.columns["iso_class"][idx],
+            "test_accuracy": acc[idx],
+        }
+        valid = f"{dataset}_valid_naslib"
+        if valid in self.columns:
+            out["valid_accuracy_naslib"] = self.columns[valid][idx]
+        out["params_M"] = self.columns[f"params_M_{dataset}"][idx]
+        out["flops_M"] = self.columns[f"flops_M_{dataset}"][idx]
+        prefix = f"{dataset}_"
+        for name, col in self.columns.items():
+            if name.startswith(prefix) and name not in (valid, _TEST_COLUMN[dataset]):
+                out[name[len(prefix) :]] = col[idx]
+        return out
+
+    def query(self, arch: Any, dataset: str = "cifar10") -> dict[str, Any]:
+        """:meth:`query_many` for one architecture, with Python scalars.
+
+        >>> q = load_nb201().query("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+        ...                        "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+        >>> q["index"], round(q["test_accuracy"], 4)
+        (6111, 94.3733)
+        """
+        return {k: v[0].item() for k, v in self.query_many([arch], dataset).items()}
 
     def test_accuracy(self, dataset: str) -> np.ndarray:
         """Test accuracy (%) of every architecture on ``cifar10``, ``cifar100`` or
