@@ -69,3 +69,12 @@ def test_store_import_info_export(tmp_path, shared_data, capsys):
     frame = pd.read_parquet(out)
     assert frame["arch"].nunique() == 500
     assert main(["store", "--db", str(tmp_path / "none.sqlite"), "import", "missing.csv"]) == 2
+
+
+def test_bench_macro(capsys):
+    assert main(["bench", "info", "macro"]) == 0
+    assert "best 22212202 93.13%" in capsys.readouterr().out
+    assert main(["bench", "query", "macro", "--arch", "22212202", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["mean_acc"] == pytest.approx(93.13, abs=0.01)
+    assert main(["bench", "query", "macro", "--arch", "3"]) == 2

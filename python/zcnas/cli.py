@@ -39,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="query the embedded benchmarks")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     info = bsub.add_parser("info", help="what a benchmark holds")
-    info.add_argument("benchmark", choices=("nb201",))
+    info.add_argument("benchmark", choices=("nb201", "macro"))
     query = bsub.add_parser("query", help="look architectures up in a benchmark")
-    query.add_argument("benchmark", choices=("nb201",))
+    query.add_argument("benchmark", choices=("nb201", "macro"))
     query.add_argument(
         "--arch",
         action="append",
@@ -70,14 +70,36 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _macro(args: argparse.Namespace) -> dict[str, Any]:
+    """`bench info/query macro`: print the summary, or return the queried rows."""
+    from zcnas.spaces import macro
+
+    t = macro.load_macro()
+    if args.bench_command == "info":
+        acc = t["mean_acc"]
+        i = int(acc.argmax())
+        print(
+            f"NAS-Bench-Macro: {len(t):,} architectures (CIFAR-10, mean of 3 runs); "
+            f"best {t['arch'][i]} {acc[i]:.2f}%\ncolumns: {', '.join(t.columns)}"
+        )
+        return {}
+    idx = t.indices(args.arch)
+    return {"index": idx} | {k: v[idx] for k, v in t.columns.items()}
+
+
 def _bench(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from zcnas.bench import load_nb201
 
-    t = load_nb201()
     console = Console()
+    if args.benchmark == "macro":
+        rows = _macro(args)
+        if not rows:
+            return 0
+        return _show(console, Table(title="NAS-Bench-Macro, CIFAR-10"), rows, args.json)
+    t = load_nb201()
     if args.bench_command == "info":
         console.print(
             f"NAS-Bench-201: {len(t):,} architectures, "
@@ -91,14 +113,17 @@ def _bench(args: argparse.Namespace) -> int:
         console.print("columns: " + ", ".join(sorted(t.columns)))
         return 0
     rows = t.query_many([_arch_arg(a) for a in args.arch], args.dataset)
-    if args.json:
-        print(
-            json.dumps([{k: v[i].item() for k, v in rows.items()} for i in range(len(args.arch))])
-        )
+    return _show(console, Table(title=f"NAS-Bench-201, {args.dataset}"), rows, args.json)
+
+
+def _show(console: Any, table: Any, rows: dict[str, Any], as_json: bool) -> int:
+    """Print queried rows (field -> array, one entry per architecture) as JSON or a table."""
+    n = len(rows["index"])
+    if as_json:
+        print(json.dumps([{k: v[i].item() for k, v in rows.items()} for i in range(n)]))
         return 0
-    table = Table(title=f"NAS-Bench-201, {args.dataset}")
     table.add_column("field")
-    for i in range(len(args.arch)):
+    for i in range(n):
         table.add_column(str(rows["index"][i]), justify="right")
     for k, v in rows.items():
         table.add_row(k, *(_fmt(x) for x in v.tolist()))

@@ -1,9 +1,13 @@
-"""Search spaces: encodings, sampling and network builders.
+"""Search spaces: encodings, sampling, network builders and (where a benchmark exists) its
+ground truth.
 
-``zcnas.spaces.nb201`` covers NAS-Bench-201 (importing it does not import torch; :func:`build`
-and :func:`count_flops` do).
+* ``zcnas.spaces.nb201``: NAS-Bench-201 (15,625 cells);
+* ``zcnas.spaces.macro``: NAS-Bench-Macro (6,561 MobileNetV2-block networks);
+* ``zcnas.spaces.darts``: DARTS cells (genotypes, NB301 encodings, the CIFAR network).
+
+Importing them does not import torch; their ``build`` functions do.
 """
 
-from zcnas.spaces import nb201
+from zcnas.spaces import darts, macro, nb201
 
-__all__ = ["nb201"]
+__all__ = ["darts", "macro", "nb201"]
