@@ -170,8 +170,9 @@ fn merge(left: &[u64], right: &[u64], out: &mut [u64]) -> u64 {
 /// From this length on, the radix/Fenwick path of `dense.rs` is used.
 const DENSE_MIN: usize = 2048;
 
-/// Whether a vector of length `n` takes the radix/Fenwick path (measured 5-30% faster than
-/// the merge-sort path at n = 15,625, more with ties; the merge path wins on short vectors).
+/// Whether a single call of length `n` takes the radix/Fenwick path (measured 5-30% faster
+/// than the merge-sort path at n = 15,625; the merge path wins on short vectors). Prepared
+/// many-vs-one rows keep the merge path, which measured faster there (one sort instead of two).
 fn use_dense(n: usize) -> bool {
     n >= DENSE_MIN && u32::try_from(n).is_ok()
 }
@@ -256,19 +257,6 @@ impl KendallPrepared {
 
     /// Tau-b of finite `scores` (same length as the target) against the target.
     pub(crate) fn tau(&self, scores: &[f64], s: &mut Scratch) -> f64 {
-        let n = self.perm.len();
-        if use_dense(n) {
-            let d = super::dense::dense_ranks(scores);
-            let mut seq: Vec<u32> = self.perm.iter().map(|&i| d.ranks[i]).collect();
-            let mut joint: u64 = 0;
-            for &(a, b) in &self.groups {
-                let g = &mut seq[a..b];
-                g.sort_unstable();
-                joint += tie_pairs(g.iter().copied());
-            }
-            let dis = super::dense::inversions(&seq, d.distinct);
-            return finish(n, d.ties, self.target_ties, joint, dis);
-        }
         s.keys.clear();
         s.keys
             .extend(self.perm.iter().map(|&i| order_key(scores[i])));
