@@ -1,8 +1,5 @@
 //! Kendall tau-b in O(n log n) (Knight's algorithm: sort, then count discordant pairs as the
 //! inversions of a stable merge sort), with ties handled exactly as `scipy.stats.kendalltau`.
-//!
-//! Vectors of 2,048 or more elements take the equivalent radix-sort/Fenwick-tree path of
-//! `dense.rs` (same integer counts, faster there); shorter ones the merge-sort path.
 
 use super::{order_key, paired, NanPolicy};
 use crate::error::Result;
@@ -31,10 +28,6 @@ pub(crate) struct Scratch {
 pub(crate) fn tau_b_finite(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
     let parallel = parallel && x.len() >= PARALLEL_MIN;
     let n = x.len();
-    if use_dense(n) {
-        let (xtie, ytie, ntie, dis) = super::dense::counts(x, y, parallel);
-        return finish(n, xtie, ytie, ntie, dis);
-    }
     s.pairs.clear();
     s.pairs
         .extend(x.iter().zip(y).map(|(a, b)| (order_key(*a), order_key(*b))));
@@ -165,16 +158,6 @@ fn merge(left: &[u64], right: &[u64], out: &mut [u64]) -> u64 {
     k += nl - i;
     out[k..].copy_from_slice(&right[j..]);
     inv
-}
-
-/// From this length on, the radix/Fenwick path of `dense.rs` is used.
-const DENSE_MIN: usize = 2048;
-
-/// Whether a single call of length `n` takes the radix/Fenwick path (measured 5-30% faster
-/// than the merge-sort path at n = 15,625; the merge path wins on short vectors). Prepared
-/// many-vs-one rows keep the merge path, which measured faster there (one sort instead of two).
-fn use_dense(n: usize) -> bool {
-    n >= DENSE_MIN && u32::try_from(n).is_ok()
 }
 
 /// Below this length a single call stays on one thread; above, the sort and the inversion

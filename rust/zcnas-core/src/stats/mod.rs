@@ -8,8 +8,8 @@
 
 mod batch;
 mod corr;
-mod dense;
 mod kendall;
+mod radix;
 mod rank;
 mod topk;
 
