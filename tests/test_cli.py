@@ -57,7 +57,7 @@ def test_bad_input_is_one_line_error(capsys):
     assert err.startswith("error: ") and "bogus" in err and "Traceback" not in err
 
 
-def test_store_import_info_export(tmp_path, shared_data, capsys):
+def test_store_import_info_export(tmp_path, shared_data, capsys, monkeypatch):
     db = str(tmp_path / "s.sqlite")
     src = shared_data / "suite_zero" / "naslib_zc_nasbench101_500.csv"
     assert main(["store", "--db", db, "import", str(src)]) == 0
@@ -68,6 +68,9 @@ def test_store_import_info_export(tmp_path, shared_data, capsys):
     assert main(["store", "--db", db, "export", str(out)]) == 0
     frame = pd.read_parquet(out)
     assert frame["arch"].nunique() == 500
+    monkeypatch.chdir(tmp_path)
+    assert main(["store", "--db", db, "export", "--format", "csv"]) == 0
+    assert pd.read_csv(tmp_path / "zcnas_scores.csv", dtype={"arch": str})["arch"].nunique() == 500
     assert main(["store", "--db", str(tmp_path / "none.sqlite"), "import", "missing.csv"]) == 2
 
 

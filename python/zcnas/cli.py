@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--space", help="search space of JSON files (default: from zc_<space>.json)")
     imp.add_argument("--task", help="task of JSON files (default: every task in the file)")
     exp = ssub.add_parser("export", help="export to Parquet or CSV")
-    exp.add_argument("out")
+    exp.add_argument(
+        "out", nargs="?", help="output file (default: zcnas_<table>.<format> in this folder)"
+    )
     exp.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     exp.add_argument("--table", choices=("scores", "ground_truth"), default="scores")
     ssub.add_parser("info", help="what the store holds")
@@ -148,7 +150,8 @@ def _store(args: argparse.Namespace) -> int:
     if args.store_command == "import":
         return cli_import(path, args.paths, space=args.space, task=args.task)
     if args.store_command == "export":
-        return cli_export(path, args.out, format=args.format, table=args.table)
+        out = args.out or f"zcnas_{args.table}.{args.format}"
+        return cli_export(path, out, format=args.format, table=args.table)
     return cli_summary(path)
 
 
