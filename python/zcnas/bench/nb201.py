@@ -9,25 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from zcnas._tables import ColumnTable, load_npz
 from zcnas.exceptions import ZcnasError
 
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 _TEST_COLUMN = {d: f"{d}_test" for d in DATASETS}
 
 
-def _load(name: str) -> dict[str, np.ndarray]:
-    ref = resources.files("zcnas") / "data" / name
-    with resources.as_file(ref) as path, np.load(path) as z:
-        return {k: z[k] for k in z.files}
-
-
 @dataclass(frozen=True)
-class NB201Table:
+class NB201Table(ColumnTable):
     """All 15,625 NAS-Bench-201 architectures, row ``i`` = official index ``i``.
 
     Attributes:
@@ -42,17 +36,8 @@ class NB201Table:
             ``fpga_energy`` (latencies in ms, energies in mJ; lower = better).
     """
 
-    columns: dict[str, np.ndarray]
-
-    def __len__(self) -> int:
-        return len(self.columns["arch_str"])
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.columns[name]
-        except KeyError:
-            known = ", ".join(sorted(self.columns))
-            raise ZcnasError(f"unknown NB201 column {name!r}; known: {known}") from None
+    NAME = "NB201"
+    KEY = "arch_str"
 
     def indices(self, archs: Any) -> np.ndarray:
         """Official indices of a sequence of architectures, each in any encoding that
@@ -149,7 +134,7 @@ def load_nb201() -> NB201Table:
     >>> len(t), int(t.test_accuracy("cifar10").argmax())
     (15625, 6111)
     """
-    return NB201Table(_load("nb201_groundtruth.npz") | _load("nb201_hw_nas_bench.npz"))
+    return NB201Table(load_npz("nb201_groundtruth.npz") | load_npz("nb201_hw_nas_bench.npz"))
 
 
 @cache
@@ -162,7 +147,7 @@ def load_suite_zero_nb201(task: str = "cifar10") -> SuiteZeroScores:
     """
     if task not in ("cifar10", "imagenet16"):
         raise ZcnasError(f"unknown task {task!r}; expected 'cifar10' or 'imagenet16'")
-    z = _load("nb201_suite_zero_zc13.npz")
+    z = load_npz("nb201_suite_zero_zc13.npz")
     return SuiteZeroScores(
         task=task,
         index=z[f"{task}_index"],

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zcnas._tables import check_sizes
 from zcnas.exceptions import ZcnasError
 
 if TYPE_CHECKING:  # torch is imported lazily so that the encodings work without it
@@ -702,9 +703,7 @@ def build(
         ZcnasError: if the genotype or a size is invalid.
     """
     g = to_genotype(genotype)
-    for name, value in (("C", C), ("layers", layers), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ZcnasError(f"build: {name} must be a positive integer, got {value!r}")
+    check_sizes("build", C=C, layers=layers, num_classes=num_classes)
     if not isinstance(auxiliary, bool):
         raise ZcnasError(f"build: auxiliary must be a bool, got {auxiliary!r}")
     return _modules()["NetworkCIFAR"](g, int(C), int(layers), int(num_classes), auxiliary)

@@ -26,7 +26,6 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from numbers import Integral
 from os import PathLike
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zcnas._tables import ColumnTable, check_index, load_npz
 from zcnas.exceptions import ZcnasError
 
 if TYPE_CHECKING:  # torch is imported lazily so that the encodings work without it
@@ -192,11 +192,7 @@ def index_to_tuple(index: int) -> tuple[int, ...]:
 
 
 def _check_index(index: Any) -> int:
-    if isinstance(index, bool | np.bool_) or not isinstance(index, Integral):
-        raise ZcnasError(f"NAS-Bench-Macro index must be an integer, got {index!r}")
-    if not 0 <= index < NUM_ARCHS:
-        raise ZcnasError(f"NAS-Bench-Macro index {index} is out of range 0..{NUM_ARCHS - 1}")
-    return int(index)
+    return check_index(index, NUM_ARCHS, "NAS-Bench-Macro")
 
 
 def str_to_index(arch: str) -> int:
@@ -362,7 +358,7 @@ def convert_macro_csv(csv_path: str | PathLike[str], out_npz: str | PathLike[str
 
 
 @dataclass(frozen=True)
-class MacroTable:
+class MacroTable(ColumnTable):
     """The 6,561 NAS-Bench-Macro CIFAR-10 results; row ``i`` = index ``i``.
 
     Attributes:
@@ -371,17 +367,8 @@ class MacroTable:
             ``params`` in parameters, ``flops`` in multiply-accumulates, both exact integers).
     """
 
-    columns: dict[str, np.ndarray]
-
-    def __len__(self) -> int:
-        return len(self.columns["arch"])
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.columns[name]
-        except KeyError:
-            known = ", ".join(sorted(self.columns))
-            raise ZcnasError(f"unknown NAS-Bench-Macro column {name!r}; known: {known}") from None
+    NAME = "NAS-Bench-Macro"
+    KEY = "arch"
 
     def query(self, arch: Any, metric: str = "mean_acc") -> float:
         """One metric of one architecture.
@@ -448,12 +435,7 @@ def load_macro() -> MacroTable:
     >>> len(t), str(t["arch"][int(t["mean_acc"].argmax())]), round(t.query("22212202"), 2)
     (6561, '22212202', 93.13)
     """
-    ref = resources.files("zcnas") / "data" / _DATA_FILE
-    with resources.as_file(ref) as path, np.load(path) as z:
-        columns = {k: z[k] for k in z.files}
-    for v in columns.values():
-        v.flags.writeable = False
-    return MacroTable(columns)
+    return MacroTable(load_npz(_DATA_FILE))
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zcnas._tables import check_index, check_sizes
 from zcnas.exceptions import ZcnasError
 
 if TYPE_CHECKING:  # torch is imported lazily so that the encodings work without it
@@ -266,11 +267,7 @@ def index_to_str(index: int) -> str:
 
 
 def _check_index(index: Any) -> int:
-    if isinstance(index, bool | np.bool_) or not isinstance(index, Integral):
-        raise ZcnasError(f"NB201 index must be an integer, got {index!r}")
-    if not 0 <= index < NUM_ARCHS:
-        raise ZcnasError(f"NB201 index {index} is out of range 0..{NUM_ARCHS - 1}")
-    return int(index)
+    return check_index(index, NUM_ARCHS, "NB201")
 
 
 def str_to_index(arch_str: str) -> int:
@@ -684,9 +681,7 @@ def build(arch: Any, C: int = 16, N: int = 5, num_classes: int = 10) -> torch.nn
         ZcnasError: if the architecture or a size is invalid.
     """
     ops = _ops_of(arch)
-    for name, value in (("C", C), ("N", N), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ZcnasError(f"build: {name} must be a positive integer, got {value!r}")
+    check_sizes("build", C=C, N=N, num_classes=num_classes)
     return _modules()["TinyNetwork"](ops, int(C), int(N), int(num_classes))
 
 
