@@ -95,6 +95,20 @@ def convert_hw_nas_bench(shared: Path, out: Path) -> None:
     np.savez_compressed(out / "nb201_hw_nas_bench.npz", **arrays)
 
 
+def convert_images(shared: Path, out: Path) -> None:
+    """The 30 real CIFAR-10 and 25 CIFAR-100 images, as uint8 NHWC with their labels."""
+    c10 = np.load(shared / "images" / "cifar10_real_minibatch.npz")
+    c100 = np.load(shared / "images" / "cifar100_real_minibatch.npz")
+    np.savez_compressed(
+        out / "cifar_images.npz",
+        cifar10_x=np.concatenate([c10["x_test"], c10["x_train_extra"]]),
+        cifar10_y=np.concatenate([c10["y_test"], c10["y_train_extra"]]),
+        cifar10_classes=c10["classes"],
+        cifar100_x=np.concatenate([c100["x_test"], c100["x_train_extra"]]),
+        cifar100_y=np.concatenate([c100["y_test_fine"], c100["y_train_extra_fine"]]),
+    )
+
+
 def convert_suite_zero_nb201(shared: Path, out: Path) -> None:
     arrays: dict[str, np.ndarray] = {"proxies": np.array(SUITE_ZERO_PROXIES)}
     for task, name in [("cifar10", "cifar10"), ("imagenet16", "imagenet16")]:
@@ -117,6 +131,7 @@ def main() -> None:
     convert_nb201(args.shared, args.out)
     convert_suite_zero_nb201(args.shared, args.out)
     convert_hw_nas_bench(args.shared, args.out)
+    convert_images(args.shared, args.out)
     for f in sorted(args.out.glob("*.npz")):
         print(f"{f}: {f.stat().st_size / 1e6:.2f} MB")
 
