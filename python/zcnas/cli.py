@@ -36,6 +36,23 @@ def _parser() -> argparse.ArgumentParser:
         help="NAS-Bench-Suite-Zero task for the proxy table (default: cifar10)",
     )
 
+    sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
+    sc.add_argument("--space", choices=("nb201", "macro"), default="nb201")
+    which = sc.add_mutually_exclusive_group(required=True)
+    which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
+    which.add_argument("--sample", type=int, help="score this many uniformly sampled archs")
+    sc.add_argument("--seed", type=int, default=0, help="sampling, weight-init and proxy seed")
+    sc.add_argument("--proxies", help="comma-separated names (default: all registered)")
+    sc.add_argument("--dataset", choices=("cifar10", "cifar100"), default="cifar10")
+    sc.add_argument("--flavor", help="reference flavor, e.g. naslib (default: each proxy's)")
+    sc.add_argument("--batch-size", type=int, help="real images per minibatch (default: all)")
+    sc.add_argument(
+        "--store",
+        help="score store file: scores are written as they come and "
+        "stored ones are skipped, so an interrupted run resumes",
+    )
+    sc.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     bench = sub.add_parser("bench", help="query the embedded benchmarks")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     info = bsub.add_parser("info", help="what a benchmark holds")
@@ -143,6 +160,70 @@ def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def _score(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import track
+    from rich.table import Table
+
+    from zcnas import proxies, stats
+    from zcnas.scoring import sample_archs, score_architectures
+
+    names = args.proxies.split(",") if args.proxies else proxies.list_proxies()
+    archs = (
+        [_arch_arg(a) for a in args.arch]
+        if args.arch
+        else sample_archs(args.space, args.sample, args.seed)
+    )
+    console = Console(stderr=args.json)
+    store = None
+    if args.store:
+        from zcnas.bench import ScoreStore
+
+        store = ScoreStore(args.store)
+    try:
+        results = score_architectures(
+            args.space,
+            archs,
+            names,
+            dataset=args.dataset,
+            flavor=args.flavor,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            store=store,
+            progress=lambda it: track(it, description="scoring", console=console),
+        )
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    console.print(
+        f"scored {len(results)} of {len(archs)} architectures "
+        f"({len(archs) - len(results)} already in the store)"
+    )
+    if not results:
+        return 0
+    keys = list(results)
+    table = Table(title=f"{args.space} {args.dataset}: proxy scores (higher = better)")
+    table.add_column("arch")
+    for p in names:
+        table.add_column(p, justify="right")
+    for k in keys[:20]:
+        table.add_row(k, *(f"{results[k][p]:.4g}" for p in names))
+    console.print(table)
+    if args.space == "nb201" and len(keys) >= 5:
+        from zcnas.bench import load_nb201
+
+        acc = load_nb201().test_accuracy(args.dataset)[[int(k) for k in keys]]
+        taus = ", ".join(
+            f"{p} {stats.kendall_tau([results[k][p] for k in keys], acc, nan_policy='omit'):+.3f}"
+            for p in names
+        )
+        console.print(f"Kendall τ vs NB201 {args.dataset} test accuracy: {taus}")
+    return 0
+
+
 def _store(args: argparse.Namespace) -> int:
     from zcnas.bench.store import cli_export, cli_import, cli_summary
 
@@ -163,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             from zcnas import demo
 
             demo.run(task=args.task)
+        elif args.command == "score":
+            return _score(args)
         elif args.command == "bench":
             return _bench(args)
         elif args.command == "store":

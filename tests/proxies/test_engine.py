@@ -1,0 +1,224 @@
+"""The proxy engine: validation, pass sharing, chunking, seeds and no mutation of the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from zcnas.exceptions import ZcnasError
+from zcnas.proxies import list_proxies, passes, score
+from zcnas.spaces import nb201
+
+NPZ = Path("/work/shared/data/images/cifar10_real_minibatch.npz")
+MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
+STD = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
+GRADIENT = ["grad_norm", "snip", "fisher", "plain", "grasp"]
+
+
+@pytest.fixture(scope="module")
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    if not NPZ.is_file():
+        pytest.skip("CIFAR-10 minibatch not present")
+    d = np.load(NPZ)
+    x = torch.tensor(d["x_test"][:8]).float().div(255).permute(0, 3, 1, 2)
+    return ((x - MEAN) / STD).contiguous(), torch.tensor(d["y_test"][:8]).long()
+
+
+def bn_net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 10),
+    )
+
+
+def plain_net() -> nn.Module:
+    """No BN: no cross-sample coupling, so chunked passes must equal unchunked ones."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 6, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(24, 10),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_unknown_proxy_lists_known(batch):
+    x, y = batch
+    with pytest.raises(ZcnasError, match=r"unknown proxy 'nope'.*grad_norm"):
+        score(bn_net(), x, y, ["nope"])
+
+
+def test_missing_labels_named(batch):
+    x, _ = batch
+    for name in ("grad_norm", "snip", "fisher", "grasp", "plain", "epe_nas"):
+        with pytest.raises(ZcnasError, match=f"{name}.*labels"):
+            score(bn_net(), x, None, [name])
+
+
+def test_missing_module_needs(batch):
+    x, y = batch
+    with pytest.raises(ZcnasError, match=r"nwot.*nn.ReLU"):
+        score(nn.Sequential(nn.Conv2d(3, 2, 3), nn.Tanh(), nn.Flatten()), x, y, ["nwot"])
+    no_pool = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 30 * 30, 10))
+    with pytest.raises(ZcnasError, match=r"zen.*AdaptiveAvgPool2d"):
+        score(no_pool, x, y, ["zen"])
+    with pytest.raises(ZcnasError, match=r"synflow.*Conv2d or nn.Linear"):
+        score(nn.Sequential(nn.Flatten(), nn.ReLU()), x, y, ["synflow"])
+
+
+def test_validation_happens_before_any_pass(batch, monkeypatch):
+    x, y = batch
+    calls = []
+    monkeypatch.setattr(passes, "data_backward", lambda loss: calls.append(1))
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    with pytest.raises(ZcnasError, match="nwot"):
+        score(model, x, y, ["grad_norm", "snip", "nwot"])
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "labels", "match"),
+    [
+        (torch.zeros(3, 32, 32), None, "4-D"),
+        (torch.zeros(2, 3, 8, 8, dtype=torch.int64), None, "float"),
+        ([[1.0]], None, "torch.Tensor"),
+        (torch.zeros(2, 3, 8, 8), torch.zeros(2, 1, dtype=torch.long), "1-D integer"),
+        (torch.zeros(2, 3, 8, 8), torch.zeros(2), "1-D integer"),
+        (torch.zeros(2, 3, 8, 8), torch.zeros(3, dtype=torch.long), "3 entries"),
+        (torch.zeros(2, 3, 8, 8), torch.tensor([0, -1]), "non-negative"),
+    ],
+)
+def test_bad_inputs(inputs, labels, match):
+    with pytest.raises(ZcnasError, match=match):
+        score(bn_net(), inputs, labels, ["grad_norm"])
+
+
+def test_bad_flavor_and_label_range(batch):
+    x, y = batch
+    with pytest.raises(ZcnasError, match="no flavor 'zzz'"):
+        score(bn_net(), x, y, ["snip"], flavor={"snip": "zzz"})
+    with pytest.raises(ZcnasError, match="num_classes=5"):
+        score(bn_net(), x, y, ["snip"], num_classes=5)
+    with pytest.raises(ZcnasError, match="outputs"):
+        score(bn_net(), x, y + 10, ["snip"])
+    with pytest.raises(ZcnasError, match="max_chunk"):
+        score(bn_net(), x, y, ["snip"], max_chunk=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# results, sharing, chunking
+# ---------------------------------------------------------------------------------------------
+
+
+def test_all_proxies_by_default_in_order(batch):
+    x, y = batch
+    model = nb201.build(1, C=4, N=1, num_classes=10)
+    got = score(model, x, y)
+    assert list(got) == list_proxies()
+    assert all(isinstance(v, float) and np.isfinite(v) for v in got.values())
+    sub = score(model, x, y, ["snip", "flops"])
+    assert list(sub) == ["snip", "flops"] and sub["snip"] == got["snip"]
+
+
+def test_gradient_proxies_share_one_backward(batch, monkeypatch):
+    x, y = batch
+    calls = []
+    real = passes.data_backward
+
+    def counting(loss):
+        calls.append(1)
+        real(loss)
+
+    monkeypatch.setattr(passes, "data_backward", counting)
+    score(bn_net(), x, y, GRADIENT)
+    assert len(calls) == 1
+    calls.clear()
+    score(bn_net(), x, y, GRADIENT, max_chunk=3)  # 8 samples -> chunks of 3, 3, 2
+    assert len(calls) == 3
+
+
+def test_chunked_equals_unchunked(batch):
+    x, y = batch
+    names = [*GRADIENT, "nwot", "jacov", "epe_nas"]
+    full = score(plain_net(), x, y, names, flavor="foresight")
+    for chunk in (1, 3):
+        part = score(plain_net(), x, y, names, flavor="foresight", max_chunk=chunk)
+        for n in names:
+            assert part[n] == pytest.approx(full[n], rel=2e-4, abs=1e-9), (n, chunk)
+
+
+def test_seed_determinism_and_no_rng_leak(batch):
+    x, y = batch
+    model = bn_net()
+    state = torch.get_rng_state()
+    a = score(model, x, y, ["zen", "snip"], seed=1)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert score(model, x, y, ["zen", "snip"], seed=1) == a
+    assert score(model, x, y, ["zen"], seed=2)["zen"] != a["zen"]
+
+
+def test_flavor_mapping_and_synflow_log(batch):
+    x, y = batch
+    model = bn_net()
+    raw = score(model, x, y, ["synflow", "snip"], flavor={"synflow": "foresight"})
+    default = score(model, x, y, ["synflow", "snip"])
+    assert default["synflow"] == pytest.approx(np.log(raw["synflow"]))
+    assert default["snip"] == raw["snip"]
+
+
+def test_score_works_under_no_grad_and_numpy_inputs(batch):
+    x, y = batch
+    with torch.no_grad():
+        a = score(bn_net(), x, y, ["snip"])
+    b = score(bn_net(), x.numpy(), y.numpy(), ["snip"])
+    assert a == b
+
+
+# ---------------------------------------------------------------------------------------------
+# the caller's model is never modified
+# ---------------------------------------------------------------------------------------------
+
+
+def snapshot(model: nn.Module):
+    return (
+        {k: v.detach().clone() for k, v in model.state_dict().items()},
+        {n: (p.requires_grad, p.grad) for n, p in model.named_parameters()},
+        {n: m.training for n, m in model.named_modules()},
+        {
+            n: (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
+            for n, m in model.named_modules()
+        },
+    )
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_model_not_modified(batch, mode):
+    x, y = batch
+    model = nb201.build(2, C=4, N=1, num_classes=10)
+    model.train(mode == "train")
+    model.stem[0].weight.requires_grad_(False)
+    model.classifier.register_forward_hook(lambda *a: None)
+    before = snapshot(model)
+    score(model, x, y, max_chunk=5)
+    after = snapshot(model)
+    assert before[0].keys() == after[0].keys()
+    for k in before[0]:
+        assert torch.equal(before[0][k], after[0][k]), k
+    assert before[1:] == after[1:]
