@@ -81,3 +81,22 @@ def test_bench_macro(capsys):
     (row,) = json.loads(capsys.readouterr().out)
     assert row["mean_acc"] == pytest.approx(93.13, abs=0.01)
     assert main(["bench", "query", "macro", "--arch", "3"]) == 2
+
+
+def test_score_writes_store_and_resumes(tmp_path, capsys):
+    db = str(tmp_path / "scores.sqlite")
+    args = ["score", "--space", "nb201", "--proxies", "params,flops", "--store", db]
+    assert main([*args, "--arch", "0", "--arch", "11472", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert set(first) == {"0", "11472"}
+    from zcnas.bench import ScoreStore, load_nb201
+
+    t = load_nb201()
+    assert first["11472"]["params"] == pytest.approx(t["params_M_cifar10"][11472], abs=1e-6)
+    # a second run over a superset scores only the new architecture
+    assert main([*args, "--arch", "0", "--arch", "11472", "--arch", "6111", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"6111"}
+    with ScoreStore(db) as store:
+        rec = store.get("nasbench201", "cifar10", "6111", "params")
+        assert rec.batch_size == 30 and rec.input_kind == "cifar10-real"
+    assert main(["score", "--arch", "0", "--proxies", "nope"]) == 2
