@@ -13,7 +13,7 @@ from zcnas.cli import main
 
 
 def test_demo_prints_real_benchmark_facts(capsys):
-    assert main(["demo"]) == 0
+    assert main(["demo", "--no-live"]) == 0
     out = capsys.readouterr().out
     assert "94.3733% at index 6111" in out
     assert "nonlinear(all 13)" in out
@@ -100,3 +100,14 @@ def test_score_writes_store_and_resumes(tmp_path, capsys):
         rec = store.get("nasbench201", "cifar10", "6111", "params")
         assert rec.batch_size == 30 and rec.input_kind == "cifar10-real"
     assert main(["score", "--arch", "0", "--proxies", "nope"]) == 2
+
+
+def test_demo_live_scoring():
+    from rich.console import Console
+
+    from zcnas import demo
+
+    console = Console(record=True, width=120)
+    demo._live_scores(console, n_archs=3)
+    text = console.export_text()
+    assert "Live: 3 NB201 networks" in text and "nonlinear(all)" in text

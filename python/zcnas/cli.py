@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         default="cifar10",
         help="NAS-Bench-Suite-Zero task for the proxy table (default: cifar10)",
     )
+    demo.add_argument(
+        "--no-live", action="store_true", help="skip scoring networks live (the slow part)"
+    )
 
     sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
     sc.add_argument("--space", choices=("nb201", "macro"), default="nb201")
@@ -243,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from zcnas import demo
 
-            demo.run(task=args.task)
+            demo.run(task=args.task, live=not args.no_live)
         elif args.command == "score":
             return _score(args)
         elif args.command == "bench":

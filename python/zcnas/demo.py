@@ -5,6 +5,8 @@
 2. How well model size (params, FLOPs) ranks test accuracy on all 15,625 architectures.
 3. NAS-Bench-Suite-Zero's 13 precomputed proxies on 9,445 architectures, their rank
    correlations in one batched call, and rank-aggregated ensembles of them.
+4. Live: a few NB201 networks built and scored by zcnas's proxy engine on the packaged real
+   CIFAR-10 images, and the rank correlation of each proxy with the embedded ground truth.
 """
 
 from __future__ import annotations
@@ -104,7 +106,47 @@ def _query_and_build(console: Console) -> None:
     )
 
 
-def run(task: str = "cifar10", console: Console | None = None) -> None:
+#: Proxies the demo computes live (one shared pass each where they can share).
+LIVE_PROXIES = ("synflow", "nwot", "jacov", "snip", "params")
+
+
+def _live_scores(console: Console, n_archs: int = 10) -> None:
+    """Score a few NB201 networks with real proxies on the 30 packaged CIFAR-10 images."""
+    import torch
+    from rich.progress import track
+
+    from zcnas import proxies
+    from zcnas.datasets import cifar_batch
+    from zcnas.spaces import nb201
+
+    t = load_nb201()
+    archs = [int(a) for a in nb201.sample(n_archs, rng=np.random.default_rng(0), unique_iso=True)]
+    x, y = cifar_batch("cifar10")
+    scores = np.empty((n_archs, len(LIVE_PROXIES)))
+    t0 = time.perf_counter()
+    for i, a in enumerate(track(archs, description="scoring NB201 networks", console=console)):
+        torch.manual_seed(0)
+        s = proxies.score(nb201.build(a), x, y, proxies=list(LIVE_PROXIES), flavor="naslib")
+        scores[i] = [s[p] for p in LIVE_PROXIES]
+    elapsed = time.perf_counter() - t0
+    acc = t.test_accuracy("cifar10")[archs]
+    table = Table(
+        title=f"Live: {n_archs} NB201 networks (C=16, N=5) scored on 30 real CIFAR-10 images"
+    )
+    table.add_column("proxy (naslib flavor)")
+    table.add_column("Kendall τ vs CIFAR-10 test acc", justify="right")
+    for j, p in enumerate(LIVE_PROXIES):
+        table.add_row(p, _fmt(stats.kendall_tau(scores[:, j], acc, nan_policy="omit")))
+    agg = rankagg.aggregate(scores, method="nonlinear", nan_policy="lowest")
+    table.add_row("[bold]nonlinear(all)[/bold]", _fmt(stats.kendall_tau(agg, acc)))
+    console.print(table)
+    console.print(
+        f"{elapsed:.1f} s for {n_archs} networks x {len(LIVE_PROXIES)} proxies on this machine "
+        "(a sample this small gives noisy τ; see benches/RESULTS.md for 200 architectures)."
+    )
+
+
+def run(task: str = "cifar10", console: Console | None = None, live: bool = True) -> None:
     """Print the demo tables."""
     console = console or Console()
     t = load_nb201()
@@ -116,3 +158,5 @@ def run(task: str = "cifar10", console: Console | None = None) -> None:
     _query_and_build(console)
     _size_table(console)
     _suite_zero_table(console, task)
+    if live:
+        _live_scores(console)
