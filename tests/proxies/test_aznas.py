@@ -26,14 +26,7 @@ from zcnas.proxies import aznas
 from zcnas.proxies.base import PassContext, get_proxy
 from zcnas.spaces import nb201
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is many times faster on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 NAMES = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from zcnas.datasets import cifar_batch
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies import list_proxies, passes, score
 from zcnas.spaces import nb201
 
-NPZ = Path("/work/shared/data/images/cifar10_real_minibatch.npz")
-MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-STD = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
 GRADIENT = ["grad_norm", "snip", "fisher", "plain", "grasp"]
 
 
 @pytest.fixture(scope="module")
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    if not NPZ.is_file():
-        pytest.skip("CIFAR-10 minibatch not present")
-    d = np.load(NPZ)
-    x = torch.tensor(d["x_test"][:8]).float().div(255).permute(0, 3, 1, 2)
-    return ((x - MEAN) / STD).contiguous(), torch.tensor(d["y_test"][:8]).long()
+    """The first 8 real CIFAR-10 test images shipped with zcnas, normalised."""
+    return cifar_batch("cifar10", 8)
 
 
 def bn_net() -> nn.Module:

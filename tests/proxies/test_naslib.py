@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,14 +11,12 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from zcnas.datasets import cifar_batch
 from zcnas.proxies import get_proxy, list_proxies, score
 from zcnas.proxies.base import PassContext
 from zcnas.proxies.naslib import naslib_postprocess
 from zcnas.spaces import nb201
 
-NPZ = Path("/work/shared/data/images/cifar10_real_minibatch.npz")
-MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-STD = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
 SUITE_ZERO = [
     "epe_nas",
     "fisher",
@@ -38,11 +35,8 @@ SUITE_ZERO = [
 
 
 def real_batch(n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    if not NPZ.is_file():
-        pytest.skip("CIFAR-10 minibatch not present")
-    d = np.load(NPZ)
-    x = torch.tensor(d["x_test"][:n]).float().div(255).permute(0, 3, 1, 2)
-    return ((x - MEAN) / STD).contiguous(), torch.tensor(d["y_test"][:n]).long()
+    """The first ``n`` real CIFAR-10 test images shipped with zcnas, normalised."""
+    return cifar_batch("cifar10", n)
 
 
 class TinyNet(nn.Module):

@@ -33,14 +33,7 @@ from zcnas.proxies import eznas, tenas, zico
 from zcnas.proxies.base import PassContext, get_proxy
 from zcnas.spaces import nb201
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is many times faster on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 class SmallNet(nn.Module):
