@@ -30,7 +30,7 @@ for i, a in enumerate(archs):
     S[i] = [s[p] for p in names]
 acc = load_nb201().test_accuracy("cifar10")[archs]
 az = aznas_score(S)
-print("n", n, "time/arch %.2f s" % ((time.perf_counter() - t0) / n))
+print(f"n {n} time/arch {(time.perf_counter() - t0) / n:.2f} s")
 for j, p in enumerate(names):
-    print(p, "tau %.3f" % stats.kendall_tau(S[:, j], acc, nan_policy="omit"))
-print("AZ-NAS aggregate tau %.3f (paper: 0.741 on all 15,625)" % stats.kendall_tau(az, acc))
+    print(p, f"tau {stats.kendall_tau(S[:, j], acc, nan_policy='omit'):.3f}")
+print(f"AZ-NAS aggregate tau {stats.kendall_tau(az, acc):.3f} (paper: 0.741 on all 15,625)")
