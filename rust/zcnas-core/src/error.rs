@@ -69,6 +69,16 @@ pub enum CoreError {
         /// The identifier.
         id: usize,
     },
+    /// An iterative algorithm reached its iteration limit without converging.
+    #[error("{algorithm} on `{name}` did not converge in {iterations} iterations")]
+    NoConvergence {
+        /// Name of the argument.
+        name: &'static str,
+        /// The algorithm that gave up.
+        algorithm: &'static str,
+        /// The iteration limit it reached.
+        iterations: usize,
+    },
 }
 
 impl CoreError {

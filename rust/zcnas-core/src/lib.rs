@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod kernels;
 pub mod rankagg;
 pub mod stats;
 

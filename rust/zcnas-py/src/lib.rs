@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 
 mod arrays;
 mod errors;
+mod kernels;
 mod rankagg;
 mod stats;
 mod threads;
@@ -20,5 +21,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     threads::register(m)?;
     stats::register(m)?;
     rankagg::register(m)?;
+    kernels::register(m)?;
     Ok(())
 }

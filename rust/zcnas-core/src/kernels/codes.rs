@@ -1,0 +1,213 @@
+//! Bit-packed binary activation codes: the NASWOT Hamming kernel and distinct-code counting.
+
+use super::{check_shape, PAR_MIN_WORK};
+use crate::error::Result;
+use rayon::prelude::*;
+use std::collections::HashSet;
+
+/// Rows of a binary matrix packed 64 columns to a `u64` word (column `c` of a row is bit
+/// `c % 64` of word `c / 64`; the unused high bits of the last word are zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedCodes {
+    rows: usize,
+    cols: usize,
+    words_per_row: usize,
+    words: Vec<u64>,
+}
+
+impl PackedCodes {
+    /// Pack a row-major `rows` x `cols` matrix of bytes; a nonzero byte is a 1 bit (so a numpy
+    /// bool array, or a uint8 array of 0/1, can be passed as is).
+    ///
+    /// The argument is called `codes` in error messages.
+    pub fn from_bytes(codes: &[u8], rows: usize, cols: usize) -> Result<Self> {
+        check_shape("codes", codes.len(), rows, cols)?;
+        let words_per_row = cols.div_ceil(64);
+        let mut words = vec![0u64; rows * words_per_row];
+        if words_per_row > 0 {
+            let pack = |(out, row): (&mut [u64], &[u8])| {
+                for (w, chunk) in out.iter_mut().zip(row.chunks(64)) {
+                    *w = chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |acc, (b, &v)| acc | (u64::from(v != 0) << b));
+                }
+            };
+            let outs = words.chunks_mut(words_per_row);
+            if codes.len() >= PAR_MIN_WORK {
+                outs.collect::<Vec<_>>()
+                    .into_par_iter()
+                    .zip(codes.par_chunks(cols))
+                    .for_each(pack);
+            } else {
+                outs.zip(codes.chunks(cols)).for_each(pack);
+            }
+        }
+        Ok(Self {
+            rows,
+            cols,
+            words_per_row,
+            words,
+        })
+    }
+
+    /// Number of rows (samples).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (units).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    fn row(&self, i: usize) -> &[u64] {
+        &self.words[i * self.words_per_row..(i + 1) * self.words_per_row]
+    }
+
+    /// The `rows` x `rows` agreement matrix, row-major: `K[i][j]` is the number of columns on
+    /// which rows `i` and `j` are equal, `cols - popcount(row_i XOR row_j)`. It equals NASWOT's
+    /// `c·cᵀ + (1−c)·(1−c)ᵀ` exactly. Rows run in parallel.
+    ///
+    /// Kernels of several layers add: concatenating the layers' codes along the columns gives
+    /// the sum of their kernels, as does summing the per-layer results.
+    pub fn kernel(&self) -> Vec<u64> {
+        let b = self.rows;
+        let cols = self.cols as u64;
+        let mut k = vec![0u64; b * b];
+        if b == 0 {
+            return k;
+        }
+        // Upper triangle (j >= i) row by row, then mirror.
+        let fill = |(i, out): (usize, &mut [u64])| {
+            let ri = self.row(i);
+            for (j, o) in out.iter_mut().enumerate().skip(i) {
+                let diff: u64 = ri
+                    .iter()
+                    .zip(self.row(j))
+                    .map(|(a, c)| u64::from((a ^ c).count_ones()))
+                    .sum();
+                *o = cols - diff;
+            }
+        };
+        if b * b * self.words_per_row / 2 >= PAR_MIN_WORK {
+            k.par_chunks_mut(b).enumerate().for_each(fill);
+        } else {
+            k.chunks_mut(b).enumerate().for_each(fill);
+        }
+        for i in 1..b {
+            for j in 0..i {
+                k[i * b + j] = k[j * b + i];
+            }
+        }
+        k
+    }
+
+    /// Number of distinct rows (hashing the packed words).
+    pub fn count_unique(&self) -> usize {
+        if self.words_per_row == 0 {
+            return usize::from(self.rows > 0);
+        }
+        self.words
+            .chunks(self.words_per_row)
+            .collect::<HashSet<&[u64]>>()
+            .len()
+    }
+}
+
+/// The NASWOT Hamming kernel of a row-major `rows` x `cols` byte matrix of binary codes
+/// (nonzero = 1): see [`PackedCodes::kernel`]. Returns `rows * rows` counts, row-major.
+pub fn hamming_kernel(codes: &[u8], rows: usize, cols: usize) -> Result<Vec<u64>> {
+    Ok(PackedCodes::from_bytes(codes, rows, cols)?.kernel())
+}
+
+/// Number of distinct rows of a row-major `rows` x `cols` byte matrix of binary codes
+/// (nonzero = 1). This is TE-NAS's linear-region count `Σ_i 1 / #{j : code_j = code_i}` when the
+/// rows are samples; for SWAP pass the transpose (rows = units). Zero rows give 0; rows of
+/// zero columns are all equal (1).
+pub fn count_unique_rows(codes: &[u8], rows: usize, cols: usize) -> Result<usize> {
+    Ok(PackedCodes::from_bytes(codes, rows, cols)?.count_unique())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive_kernel(codes: &[u8], rows: usize, cols: usize) -> Vec<u64> {
+        let mut k = vec![0; rows * rows];
+        for i in 0..rows {
+            for j in 0..rows {
+                k[i * rows + j] = (0..cols)
+                    .filter(|&c| (codes[i * cols + c] != 0) == (codes[j * cols + c] != 0))
+                    .count() as u64;
+            }
+        }
+        k
+    }
+
+    #[test]
+    fn small_example() {
+        let codes = [1, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1];
+        assert_eq!(
+            hamming_kernel(&codes, 3, 4).unwrap(),
+            naive_kernel(&codes, 3, 4)
+        );
+        assert_eq!(count_unique_rows(&codes, 3, 4).unwrap(), 2);
+    }
+
+    #[test]
+    fn degenerate_shapes() {
+        assert!(hamming_kernel(&[], 0, 5).unwrap().is_empty());
+        assert_eq!(hamming_kernel(&[], 3, 0).unwrap(), vec![0; 9]);
+        assert_eq!(count_unique_rows(&[], 0, 5).unwrap(), 0);
+        assert_eq!(count_unique_rows(&[], 3, 0).unwrap(), 1);
+        assert!(hamming_kernel(&[1, 0, 1], 2, 2).is_err());
+        assert!(count_unique_rows(&[1, 0, 1], usize::MAX, 2).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn kernel_matches_naive(rows in 0usize..12, cols in 0usize..200, seed in any::<u64>()) {
+            let mut s = seed | 1;
+            let codes: Vec<u8> = (0..rows * cols)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    // Nonzero bytes other than 1 count as 1.
+                    [0u8, 1, 7][(s % 3) as usize]
+                })
+                .collect();
+            prop_assert_eq!(hamming_kernel(&codes, rows, cols).unwrap(), naive_kernel(&codes, rows, cols));
+            let mut distinct: Vec<Vec<bool>> =
+                codes.chunks(cols.max(1)).take(rows).map(|r| r.iter().map(|&v| v != 0).collect()).collect();
+            if cols == 0 {
+                distinct = vec![vec![]; rows];
+            }
+            distinct.sort();
+            distinct.dedup();
+            prop_assert_eq!(count_unique_rows(&codes, rows, cols).unwrap(), distinct.len());
+        }
+
+        #[test]
+        fn duplicated_rows_are_counted_once(row in proptest::collection::vec(0u8..2, 1..150), copies in 1usize..6) {
+            let cols = row.len();
+            let codes: Vec<u8> = row.iter().copied().cycle().take(cols * copies).collect();
+            prop_assert_eq!(count_unique_rows(&codes, copies, cols).unwrap(), 1);
+            prop_assert!(hamming_kernel(&codes, copies, cols).unwrap().iter().all(|&v| v == cols as u64));
+        }
+    }
+
+    #[test]
+    fn large_parallel_path() {
+        let (rows, cols) = (40, 3000);
+        let codes: Vec<u8> = (0..rows * cols)
+            .map(|i| u8::from((i * 7919) % 13 < 6))
+            .collect();
+        assert_eq!(
+            hamming_kernel(&codes, rows, cols).unwrap(),
+            naive_kernel(&codes, rows, cols)
+        );
+    }
+}
