@@ -11,27 +11,15 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from zcnas.bench import load_suite_zero_nb201
 from zcnas.datasets import cifar_batch
 from zcnas.proxies import get_proxy, list_proxies, score
 from zcnas.proxies.base import PassContext
 from zcnas.proxies.naslib import naslib_postprocess
 from zcnas.spaces import nb201
 
-SUITE_ZERO = [
-    "epe_nas",
-    "fisher",
-    "flops",
-    "grad_norm",
-    "grasp",
-    "jacov",
-    "l2_norm",
-    "nwot",
-    "params",
-    "plain",
-    "snip",
-    "synflow",
-    "zen",
-]
+#: The 13 proxies NAS-Bench-Suite-Zero published, as named in its embedded score table.
+SUITE_ZERO = list(load_suite_zero_nb201().proxies)
 
 
 def real_batch(n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
