@@ -18,6 +18,26 @@ from zcnas.exceptions import ZcnasError
 
 DEFAULT_STORE = "zcnas_scores.sqlite"
 
+# Subcommands that live beside their feature. Each module defines ``register(subparsers)``,
+# which adds its parsers with ``set_defaults(handler=...)``; a handler takes the parsed
+# arguments and returns the exit status. Modules must import only the standard library at
+# the top, so that ``zcnas --help`` stays fast.
+COMMAND_MODULES = ("zcnas.analysis.cli", "zcnas.eznas.cli")
+SEARCH_MODULES = ("zcnas.search.cli_zcpt", "zcnas.search.cli_evolution")
+
+
+def _register(sub: Any, modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:  # the feature is not in this build; other errors raise
+            if e.name and name.startswith(e.name):
+                continue
+            raise
+        module.register(sub)
+
 
 def _store_path(args: argparse.Namespace) -> str:
     return args.db or os.environ.get("ZCNAS_STORE") or DEFAULT_STORE
@@ -89,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     exp.add_argument("--table", choices=("scores", "ground_truth"), default="scores")
     ssub.add_parser("info", help="what the store holds")
+
+    _register(sub, COMMAND_MODULES)
+    search = sub.add_parser("search", help="architecture search driven by zero-cost proxies")
+    _register(search.add_subparsers(dest="search_command", required=True), SEARCH_MODULES)
     return ap
 
 
@@ -243,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``zcnas`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if hasattr(args, "handler"):
+            return int(args.handler(args))
         if args.command == "demo":
             from zcnas import demo
 
