@@ -14,6 +14,8 @@ from zcnas.spaces import nb201
 
 GRADIENT = ["grad_norm", "snip", "fisher", "plain", "grasp"]
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture(scope="module")
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,7 +81,7 @@ def test_missing_module_needs(batch):
 def test_validation_happens_before_any_pass(batch, monkeypatch):
     x, y = batch
     calls = []
-    monkeypatch.setattr(passes, "data_backward", lambda loss: calls.append(1))
+    monkeypatch.setattr(passes, "data_backward", lambda *a, **k: calls.append(1))
     model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     with pytest.raises(ZcnasError, match="nwot"):
         score(model, x, y, ["grad_norm", "snip", "nwot"])
@@ -135,9 +137,9 @@ def test_gradient_proxies_share_one_backward(batch, monkeypatch):
     calls = []
     real = passes.data_backward
 
-    def counting(loss):
+    def counting(*args, **kwargs):
         calls.append(1)
-        real(loss)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(passes, "data_backward", counting)
     score(bn_net(), x, y, GRADIENT)
@@ -145,6 +147,58 @@ def test_gradient_proxies_share_one_backward(batch, monkeypatch):
     calls.clear()
     score(bn_net(), x, y, GRADIENT, max_chunk=3)  # 8 samples -> chunks of 3, 3, 2
     assert len(calls) == 3
+
+
+DATA = [*GRADIENT, "nwot", "jacov", "epe_nas"]
+
+
+def _bn_resnet() -> nn.Module:
+    """A small NB201 network: BN, skips, several ReLUs and a dead-end-free cell."""
+    torch.manual_seed(1)
+    return nb201.build(
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|"
+        "avg_pool_3x3~1|nor_conv_3x3~2|",
+        C=4,
+        N=1,
+        num_classes=10,
+    )
+
+
+def test_joint_pass_equals_separate_passes(batch):
+    """The one-forward joint pass gives each pass's separate result (BN net, one chunk)."""
+    from zcnas.proxies.base import DATA_PASSES, PassContext
+
+    x, y = batch
+    model = _bn_resnet()
+    joint = PassContext(model=model, inputs=x, labels=y, planned=DATA_PASSES)
+    alone = PassContext(model=model, inputs=x, labels=y)
+    gj, ga = passes.grad_pass(joint), passes.grad_pass(alone)
+    assert "joint" in joint._cache and "joint" not in alone._cache
+    for a, b in [
+        *zip(gj.grads, ga.grads, strict=True),
+        *zip(gj.fisher_sq, ga.fisher_sq, strict=True),
+        *zip(passes.hessian_grad_pass(joint)[1], passes.hessian_grad_pass(alone)[1], strict=True),
+        (passes.jacobian_pass(joint)[0], passes.jacobian_pass(alone)[0]),
+    ]:
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
+    cj, ca = passes.relu_codes(joint), passes.relu_codes(alone)
+    assert len(cj) == len(ca) > 2
+    assert all(torch.equal(a, b) for a, b in zip(cj, ca, strict=True))
+
+
+def test_data_proxies_share_one_forward(batch):
+    """The eight real-batch proxies run one forward in total (hooks are copied with the model)."""
+    x, y = batch
+    model = _bn_resnet()
+    calls = []
+    model.register_forward_pre_hook(lambda *_: calls.append(1))
+    joint = score(model, x, y, DATA)
+    assert len(calls) == 1
+    calls.clear()
+    alone = {n: score(model, x, y, [n])[n] for n in DATA}
+    assert len(calls) == len(DATA)  # each alone: one forward (grasp's two passes share it)
+    for n in DATA:
+        assert joint[n] == pytest.approx(alone[n], rel=1e-6, abs=1e-9), n
 
 
 def test_chunked_equals_unchunked(batch):

@@ -26,6 +26,11 @@ from zcnas.exceptions import ZcnasError
 #: ``global_pool``: an ``nn.AdaptiveAvgPool2d`` (zen reads its input as the pre-GAP feature).
 NEEDS = frozenset({"labels", "relu", "conv_or_linear", "batchnorm", "global_pool"})
 
+#: The passes over the real batch that can share one forward: the cross-entropy gradient
+#: (``grad``), grasp's Hessian-gradient product (``hessian``), the input Jacobian
+#: (``jacobian``) and the binary ReLU codes (``codes``). See :mod:`zcnas.proxies.passes`.
+DATA_PASSES = frozenset({"grad", "hessian", "jacobian", "codes"})
+
 
 @dataclass
 class PassContext:
@@ -40,6 +45,8 @@ class PassContext:
         max_chunk: largest batch run at once; passes split larger batches and combine chunks
             so that results equal the full-batch ones.
         flavor: the flavor the caller asked for (each proxy resolves its own default).
+        planned: the :data:`DATA_PASSES` that the requested proxies read, set by the engine
+            before any pass runs, so that they can be computed from one forward.
     """
 
     model: torch.nn.Module
@@ -49,6 +56,7 @@ class PassContext:
     seed: int = 0
     max_chunk: int | None = None
     flavor: str | None = None
+    planned: frozenset[str] = frozenset()
     _cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def cached(self, key: Hashable, fn: Callable[[], Any]) -> Any:
@@ -84,6 +92,7 @@ class Proxy:
         compute: ``compute(ctx, flavor) -> float``; higher = better.
         flavors: reference implementations it can follow; the first is the default.
         needs: subset of :data:`NEEDS`.
+        passes: the :data:`DATA_PASSES` it reads (for planning; reading others still works).
         family: short tag for documentation (``gradient``, ``activation``, ``aznas`` ...).
         doc: one paragraph: formula, reference, sign convention, departures.
     """
@@ -92,6 +101,7 @@ class Proxy:
     compute: Callable[[PassContext, str], float]
     flavors: tuple[str, ...] = ("default",)
     needs: frozenset[str] = frozenset()
+    passes: frozenset[str] = frozenset()
     family: str = ""
     doc: str = ""
 
@@ -99,6 +109,9 @@ class Proxy:
         unknown = set(self.needs) - NEEDS
         if unknown:
             raise ZcnasError(f"proxy {self.name!r}: unknown needs {sorted(unknown)}")
+        unknown = set(self.passes) - DATA_PASSES
+        if unknown:
+            raise ZcnasError(f"proxy {self.name!r}: unknown passes {sorted(unknown)}")
         if not self.flavors:
             raise ZcnasError(f"proxy {self.name!r}: needs at least one flavor")
 

@@ -152,6 +152,7 @@ def score(
         seed=int(seed),
         max_chunk=None if max_chunk is None else int(max_chunk),
         flavor=None if isinstance(flavor, Mapping) else flavor,
+        planned=frozenset().union(*(get_proxy(n).passes for n in names)),
     )
     devices = [inputs.device.index or 0] if inputs.device.type == "cuda" else []
     out: dict[str, float] = {}

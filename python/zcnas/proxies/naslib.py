@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from zcnas import kernels
 from zcnas.proxies import passes
 from zcnas.proxies.base import PassContext, Proxy, register
 
@@ -68,6 +69,7 @@ def _make(
     needs: frozenset[str],
     family: str,
     doc: str,
+    passes: frozenset[str] = frozenset(),
 ) -> Proxy:
     def compute(ctx: PassContext, flavor: str) -> float:
         value = float(raw(ctx, flavor))
@@ -76,7 +78,15 @@ def _make(
     compute.__name__ = f"compute_{name}"
     compute.__doc__ = doc
     return register(
-        Proxy(name=name, compute=compute, flavors=flavors, needs=needs, family=family, doc=doc)
+        Proxy(
+            name=name,
+            compute=compute,
+            flavors=flavors,
+            needs=needs,
+            passes=passes,
+            family=family,
+            doc=doc,
+        )
     )
 
 
@@ -126,16 +136,18 @@ def _grasp(ctx: PassContext, flavor: str) -> float:
 def jacov_from_jacobian(jac: np.ndarray, flavor: str = "naslib", k: float = 1e-5) -> float:
     """``-sum_i [log(l_i + k) + 1/(l_i + k)]`` over the eigenvalues of ``corrcoef(jac)``.
 
-    ``naslib``/``foresight``: NumPy's general ``eig``; a result with non-zero imaginary parts or
-    any exception gives NaN (the reference's ``except -> nan``). ``eigh``: ``eigvalsh`` with the
-    eigenvalues clamped at 0.
+    ``corrcoef`` is the Rust kernel (numpy's values; a constant row gives NaN, which the
+    eigen-solvers then refuse -> NaN, as the reference). ``naslib``/``foresight``: NumPy's
+    general ``eig``, as the reference; a result with non-zero imaginary parts or any exception
+    gives NaN (the reference's ``except -> nan``). ``eigh``: the Rust symmetric solver
+    :func:`zcnas.kernels.eigvalsh`, eigenvalues clamped at 0.
     """
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            corr = np.corrcoef(np.asarray(jac, dtype=np.float64))
+            corr = kernels.corrcoef(jac)
             if flavor == "eigh":
-                lam = np.clip(np.linalg.eigvalsh(corr), 0.0, None)
+                lam = np.clip(kernels.eigvalsh(corr), 0.0, None)
             else:
                 lam = np.linalg.eigvals(corr)
                 if np.iscomplexobj(lam):
@@ -169,11 +181,11 @@ def epe_from_jacobian(jac: np.ndarray, labels: np.ndarray, n_classes: int) -> fl
             warnings.simplefilter("ignore")
             for c in dict.fromkeys(labels.tolist()):
                 rows = jac[labels == c]
-                corr = np.corrcoef(rows[0] if rows.shape[0] == 1 else rows)
+                if n_classes > 100 and rows.shape[0] == 1:
+                    continue  # the reference's 0-d corrcoef of one sample has no length
+                corr = kernels.corrcoef(rows)  # one row: [[1.0]], the reference's scalar 1.0
                 s = float(np.sum(np.log(np.abs(corr) + k)))
                 if n_classes > 100:
-                    if corr.ndim == 0:
-                        continue
                     s /= corr.shape[0]
                 scores[c] = s
             vals = np.array(list(scores.values()), dtype=np.float64)
@@ -199,7 +211,7 @@ def _epe_nas(ctx: PassContext, flavor: str) -> float:
 def _nwot(ctx: PassContext, flavor: str) -> float:
     codes = passes.relu_codes(ctx, visited_only=(flavor == "bayeswatch"))
     k = passes.hamming_kernel(codes)
-    return float(torch.linalg.slogdet(k).logabsdet)
+    return kernels.slogdet(k.numpy())[1]
 
 
 # ------------------------------------------------------------------------------------------
@@ -303,6 +315,7 @@ _make(
     f"grad_norm = sum_l ||g_l||_F over Conv2d/Linear weights (per-layer Frobenius norms summed, "
     f"not the global norm); {_CE}. foresight/NASLib `grad_norm.py`. Higher = better. Not the "
     "ZenNAS/AZ-NAS gradnorm (random input and labels, re-init, global norm of all params).",
+    passes=frozenset({"grad"}),
 )
 _make(
     "snip",
@@ -312,6 +325,7 @@ _make(
     "gradient",
     f"snip = sum |W * g| (= |dL/dc| of a ones mask c at c = 1); {_CE}. foresight/NASLib "
     "`snip.py`. Higher = better.",
+    passes=frozenset({"grad"}),
 )
 _make(
     "grasp",
@@ -322,6 +336,7 @@ _make(
     f"grasp = -sum W * (H g) (T=1, one iteration; H g from a double backward of "
     f"z = sum <stopgrad(g), dL/dW>); {_CE}. foresight/NASLib `grasp.py`, whose negation makes "
     "higher = better (accuracy correlated negatively with the un-negated value).",
+    passes=frozenset({"grad", "hessian"}),
 )
 _make(
     "fisher",
@@ -333,6 +348,7 @@ _make(
     "for output channel k of the layer output a (pre-BN); the fan-in factor is NASLib's "
     f"broadcast quirk and part of the reference number; {_CE}. foresight/NASLib `fisher.py`. "
     "Higher = better.",
+    passes=frozenset({"grad"}),
 )
 _make(
     "plain",
@@ -343,6 +359,7 @@ _make(
     f"plain = sum W * g, signed; {_CE}. foresight/NASLib `plain.py`. Reported as computed "
     "Higher = better by convention, sign as computed (often negatively correlated with "
     "accuracy).",
+    passes=frozenset({"grad"}),
 )
 _make(
     "jacov",
@@ -354,6 +371,7 @@ _make(
     "d(sum logits_n)/dx_n flattened (train mode, BN kept). NASLib `jacov.py` = foresight "
     "`jacob_cov.py` (NASWOT v1). Higher = better. Exceptions, complex eigenvalues -> NaN. "
     "Depends strongly on the batch size.",
+    passes=frozenset({"jacobian"}),
 )
 _make(
     "epe_nas",
@@ -364,6 +382,7 @@ _make(
     "epe_nas = sum_c |sum log(|corrcoef(J_c)| + 1e-5)| over the classes c in the batch "
     "(> 100 classes: per-class sums divided by matrix size, then sum of pairwise |s_c - s_c'| "
     "/ #classes), J as in jacov. NASLib `epe_nas.py`. Higher = better.",
+    passes=frozenset({"jacobian"}),
 )
 _make(
     "nwot",
@@ -375,6 +394,7 @@ _make(
     "> 0] per sample (float64), one train-mode forward of the real batch with BN kept. NASLib "
     "`nwot.py`; `bayeswatch` keeps only ReLUs reached by the backward of sum(logits). Higher = "
     "better. A singular K (two samples with identical codes) gives -inf.",
+    passes=frozenset({"codes"}),
 )
 _make(
     "l2_norm",

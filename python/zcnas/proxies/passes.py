@@ -27,8 +27,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from zcnas import kernels
 from zcnas.exceptions import ZcnasError
-from zcnas.proxies.base import PassContext
+from zcnas.proxies.base import DATA_PASSES, PassContext
 
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -85,9 +86,21 @@ def prepared_copy(ctx: PassContext, *, bn: bool = True, dtype: torch.dtype | Non
     return m
 
 
-def data_backward(loss: torch.Tensor) -> None:
-    """The backward of a data (cross-entropy) loss; one function so that tests can count runs."""
-    loss.backward()
+def data_backward(
+    loss: torch.Tensor,
+    weights: list[torch.Tensor],
+    *,
+    create_graph: bool = False,
+    retain_graph: bool = False,
+) -> tuple[torch.Tensor | None, ...]:
+    """``dL/dW`` of a data (cross-entropy) loss (None for a weight the loss never reaches).
+
+    One function for every cross-entropy backward, so that tests can count them. Tensor hooks
+    on the activations fire during it (fisher's per-sample terms).
+    """
+    return torch.autograd.grad(
+        loss, weights, create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
+    )
 
 
 def _weights_require_grad(layers: list[nn.Module]) -> list[torch.Tensor]:
@@ -129,64 +142,99 @@ def _channel_terms(mod: nn.Module, a: torch.Tensor, g: torch.Tensor) -> torch.Te
     return prod.reshape(prod.shape[0], prod.shape[1], -1).sum(2)
 
 
+class _FisherRecorder:
+    """Hooks recording fisher's per-sample, per-channel ``(sum a * dL/da)^2`` of every counted
+    layer's output ``a`` while :attr:`active` (so other backwards through the same graph do not
+    count), one list per chunk."""
+
+    def __init__(self, layers: list[nn.Module]) -> None:
+        self.layers = layers
+        self.active = True
+        self.per_chunk: list[list[torch.Tensor | None]] = []
+        self.handles = [m.register_forward_hook(self._make(i)) for i, m in enumerate(layers)]
+
+    def _make(self, i: int) -> Callable[..., None]:
+        mod = self.layers[i]
+
+        def fwd_hook(_m: nn.Module, _inp: Any, out: torch.Tensor) -> None:
+            if not (isinstance(out, torch.Tensor) and out.requires_grad):
+                return
+            a = out.detach().clone()  # safe against a later in-place op on the output
+            current = self.per_chunk[-1]
+
+            def grad_hook(g: torch.Tensor) -> None:
+                if self.active:
+                    sq = _channel_terms(mod, a, g.detach()).pow(2)
+                    current[i] = sq if current[i] is None else current[i] + sq
+
+            out.register_hook(grad_hook)
+
+        return fwd_hook
+
+    def start_chunk(self) -> None:
+        self.per_chunk.append([None] * len(self.layers))
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+    def result(self, chunks: list[slice]) -> list[torch.Tensor]:
+        out = []
+        for i, layer in enumerate(self.layers):
+            c_out = layer.weight.shape[0]
+            parts = [
+                sq[i] if sq[i] is not None else layer.weight.new_zeros(sl.stop - sl.start, c_out)
+                for sq, sl in zip(self.per_chunk, chunks, strict=True)
+            ]
+            out.append(torch.cat(parts).detach())
+        return out
+
+
+def _ce_loss(ctx: PassContext, logits: torch.Tensor, sl: slice) -> torch.Tensor:
+    """The chunk's mean cross-entropy weighted by ``chunk / B`` (chunk losses add to the mean)."""
+    if ctx.labels is None:
+        raise ZcnasError("the cross-entropy pass needs labels")
+    y = ctx.labels[sl]
+    if int(y.max()) >= logits.shape[1]:
+        raise ZcnasError(
+            f"labels go up to {int(y.max())} but the model has {logits.shape[1]} outputs"
+        )
+    return nn.functional.cross_entropy(logits, y) * (y.shape[0] / ctx.inputs.shape[0])
+
+
+def _grads_or_zeros(
+    grads: tuple[torch.Tensor | None, ...], weights: list[torch.Tensor]
+) -> list[torch.Tensor]:
+    return [
+        torch.zeros_like(w) if g is None else g.detach().clone()
+        for g, w in zip(grads, weights, strict=True)
+    ]
+
+
 def _run_grad_pass(ctx: PassContext, bn: bool) -> GradPass:
     if ctx.labels is None:
         raise ZcnasError("the cross-entropy pass needs labels")
     model = prepared_copy(ctx, bn=bn)
     layers = counted_layers(model)
     weights = _weights_require_grad(layers)
-    b_total = ctx.inputs.shape[0]
-    chunk_sq: list[list[torch.Tensor | None]] = []
-    current: list[torch.Tensor | None] = []
-
-    def make_hook(i: int) -> Callable[..., None]:
-        mod = layers[i]
-
-        def fwd_hook(_m: nn.Module, _inp: Any, out: torch.Tensor) -> None:
-            if not (isinstance(out, torch.Tensor) and out.requires_grad):
-                return
-            a = out.detach().clone()  # safe against a later in-place op on the output
-
-            def grad_hook(g: torch.Tensor) -> None:
-                sq = _channel_terms(mod, a, g.detach()).pow(2)
-                current[i] = sq if current[i] is None else current[i] + sq
-
-            out.register_hook(grad_hook)
-
-        return fwd_hook
-
-    handles = [layer.register_forward_hook(make_hook(i)) for i, layer in enumerate(layers)]
+    grads = [torch.zeros_like(w) for w in weights]
+    fisher = _FisherRecorder(layers)
     try:
         for sl in ctx.chunks():
-            current[:] = [None] * len(layers)
-            x, y = ctx.inputs[sl], ctx.labels[sl]
-            logits = logits_of(model(x))
-            if int(y.max()) >= logits.shape[1]:
-                raise ZcnasError(
-                    f"labels go up to {int(y.max())} but the model has {logits.shape[1]} outputs"
-                )
-            loss = nn.functional.cross_entropy(logits, y) * (x.shape[0] / b_total)
-            data_backward(loss)
-            chunk_sq.append(list(current))
+            fisher.start_chunk()
+            loss = _ce_loss(ctx, logits_of(model(ctx.inputs[sl])), sl)
+            for acc, g in zip(grads, data_backward(loss, weights), strict=True):
+                if g is not None:
+                    acc += g
     finally:
-        for h in handles:
-            h.remove()
-    grads = [
-        w.grad.detach().clone() if w.grad is not None else torch.zeros_like(w) for w in weights
-    ]
-    fisher_sq = []
-    for i, layer in enumerate(layers):
-        c_out = layer.weight.shape[0]
-        parts = []
-        for sq, sl in zip(chunk_sq, ctx.chunks(), strict=True):
-            n = sl.stop - sl.start
-            parts.append(sq[i] if sq[i] is not None else layer.weight.new_zeros(n, c_out))
-        fisher_sq.append(torch.cat(parts).detach())
-    return GradPass([w.detach().clone() for w in weights], grads, fisher_sq)
+        fisher.remove()
+    return GradPass([w.detach().clone() for w in weights], grads, fisher.result(ctx.chunks()))
 
 
 def grad_pass(ctx: PassContext, bn: bool = True) -> GradPass:
     """Cross-entropy forward/backward on the real batch (memoised per ``bn``)."""
+    if bn:
+        _joint(ctx)
     return ctx.cached(("grad", bn), lambda: _run_grad_pass(ctx, bn))
 
 
@@ -221,6 +269,7 @@ def _run_hessian_grad_pass(ctx: PassContext) -> tuple[list[torch.Tensor], list[t
 
 def hessian_grad_pass(ctx: PassContext) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Weights and ``H g`` per counted layer, ``g`` the CE gradient (grasp, T=1, one iteration)."""
+    _joint(ctx)
     return ctx.cached("hessian_grad", lambda: _run_hessian_grad_pass(ctx))
 
 
@@ -245,6 +294,7 @@ def _run_jacobian_pass(ctx: PassContext) -> tuple[torch.Tensor, int]:
 
 def jacobian_pass(ctx: PassContext) -> tuple[torch.Tensor, int]:
     """``J = d(sum of logits)/dx`` flattened to ``(B, D)``, and the number of logits."""
+    _joint(ctx)
     return ctx.cached("jacobian", lambda: _run_jacobian_pass(ctx))
 
 
@@ -262,7 +312,7 @@ def _run_relu_codes(ctx: PassContext, visited_only: bool) -> list[torch.Tensor]:
     def hook(_m: nn.Module, inp: Any, out: torch.Tensor) -> None:
         # the binarised ReLU input; for an in-place ReLU the input already holds relu(x),
         # whose sign pattern is the same
-        code = (inp[0].detach() > 0).reshape(inp[0].shape[0], -1)
+        code = _code_of(inp)
         visited = [False]
         if visited_only and isinstance(out, torch.Tensor) and out.requires_grad:
 
@@ -302,19 +352,21 @@ def relu_codes(ctx: PassContext, visited_only: bool = False) -> list[torch.Tenso
     ``visited_only`` keeps only the ReLUs reached by the backward of the sum of logits
     (BayesWatch's ``visited_backwards``); their codes come from the same train-mode forward.
     """
+    if not visited_only:
+        _joint(ctx)
     return ctx.cached(("relu_codes", visited_only), lambda: _run_relu_codes(ctx, visited_only))
 
 
 def hamming_kernel(codes: list[torch.Tensor]) -> torch.Tensor:
-    """``K = sum_relu [c c^T + (1-c)(1-c)^T]`` (float64, ``units - Hamming distance``)."""
+    """``K = sum_relu [c c^T + (1-c)(1-c)^T]`` (float64, ``units - Hamming distance``).
+
+    Computed by the Rust kernel :func:`zcnas.kernels.hamming_kernel` on the codes of every
+    ReLU call side by side: bit-packed rows, popcounts in integers, so K is exact (the
+    references sum float products per layer, also exact below 2**24 units per layer).
+    """
     if not codes:
         raise ZcnasError("nwot: no ReLU was called in the forward pass")
-    n = codes[0].shape[0]
-    k = torch.zeros(n, n, dtype=torch.float64)
-    for c in codes:
-        cf = c.to(torch.float64).cpu()
-        k += cf @ cf.T + (1.0 - cf) @ (1.0 - cf).T
-    return k
+    return torch.from_numpy(kernels.hamming_kernel(torch.cat(codes, dim=1).cpu()))
 
 
 # ------------------------------------------------------------------------------------------
@@ -403,3 +455,106 @@ def zen_pass(ctx: PassContext, gamma: float = 1e-2) -> tuple[float, float]:
     change the BN running statistics the score reads).
     """
     return ctx.cached(("zen", gamma), lambda: _run_zen_pass(ctx, gamma))
+
+
+def _code_of(inp: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """A ReLU call's binary code ``[input > 0]`` as ``(B, units)`` bool; for an in-place ReLU
+    the input already holds relu(x), whose sign pattern is the same."""
+    return (inp[0].detach() > 0).reshape(inp[0].shape[0], -1)
+
+
+# ------------------------------------------------------------------------------------------
+# the joint pass: one forward for the cross-entropy gradient, grasp, the Jacobian and codes
+# ------------------------------------------------------------------------------------------
+
+
+def _joint_plan(ctx: PassContext) -> frozenset[str]:
+    """The planned data passes to compute from one forward, or nothing.
+
+    Only when at least two are planned and the batch is one chunk: grasp's Hessian-gradient
+    product needs the full-batch gradient ``g`` before its per-chunk backward, so chunked runs
+    keep the separate passes.
+    """
+    want = ctx.planned & DATA_PASSES
+    if len(want) < 2 or len(ctx.chunks()) != 1:
+        return frozenset()
+    if want & {"grad", "hessian"} and ctx.labels is None:
+        return frozenset()
+    return want | {"grad"} if "hessian" in want else want
+
+
+def _joint(ctx: PassContext) -> None:
+    plan = _joint_plan(ctx)
+    if plan:
+        ctx.cached("joint", lambda: _run_joint_pass(ctx, plan))
+
+
+def _run_joint_pass(ctx: PassContext, plan: frozenset[str]) -> None:
+    """Fill the cache entries of the planned passes from one train-mode forward.
+
+    On one private copy: forward the real batch (the input requiring grad if the Jacobian is
+    planned; ReLU codes recorded by forward hooks), then on the same graph
+    ``g = dL/dW`` of the cross-entropy (with ``create_graph`` if grasp is planned; fisher's
+    hooks active only here), grasp's ``H g = d(g_graph . g)/dW``, and ``J = d(sum logits)/dx``.
+    Each result equals its separate pass (same copy state, same batch, same formulas); only
+    the number of forwards changes.
+    """
+    model = prepared_copy(ctx)
+    layers = counted_layers(model)
+    weights = _weights_require_grad(layers)
+    sl = ctx.chunks()[0]
+    x = ctx.inputs.detach().clone().requires_grad_("jacobian" in plan)
+    codes: list[torch.Tensor] = []
+    code_handles = []
+    if "codes" in plan:
+        relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+        code_handles = [
+            r.register_forward_hook(lambda _m, inp, _out: codes.append(_code_of(inp)))
+            for r in relus
+        ]
+    fisher = _FisherRecorder(layers) if "grad" in plan else None
+    try:
+        if fisher is not None:
+            fisher.start_chunk()
+        logits = logits_of(model(x))
+        if fisher is not None:
+            hess = "hessian" in plan
+            gw = data_backward(
+                _ce_loss(ctx, logits, sl),
+                weights,
+                create_graph=hess,
+                retain_graph=hess or "jacobian" in plan,
+            )
+            fisher.active = False
+            grads = _grads_or_zeros(gw, weights)
+            detached = [w.detach().clone() for w in weights]
+            ctx.cached(("grad", True), lambda: GradPass(detached, grads, fisher.result([sl])))
+            if hess:
+                z = sum(
+                    (
+                        (g * gwi).sum()
+                        for g, gwi in zip(grads, gw, strict=True)
+                        if gwi is not None and gwi.requires_grad
+                    ),
+                    logits.new_zeros(()),
+                )
+                hz = (
+                    torch.autograd.grad(
+                        z, weights, retain_graph="jacobian" in plan, allow_unused=True
+                    )
+                    if z.requires_grad
+                    else (None,) * len(weights)
+                )
+                hg = _grads_or_zeros(hz, weights)
+                ctx.cached("hessian_grad", lambda: (detached, hg))
+        if "jacobian" in plan:
+            (gx,) = torch.autograd.grad(logits.sum(), x, allow_unused=True)
+            jac = (gx if gx is not None else torch.zeros_like(x)).detach().reshape(x.shape[0], -1)
+            ctx.cached("jacobian", lambda: (jac, logits.shape[1]))
+        if "codes" in plan:
+            ctx.cached(("relu_codes", False), lambda: list(codes))
+    finally:
+        for h in code_handles:
+            h.remove()
+        if fisher is not None:
+            fisher.remove()

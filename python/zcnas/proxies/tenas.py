@@ -49,6 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from zcnas import kernels
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies.base import PassContext, Proxy, register
 
@@ -98,7 +99,7 @@ def ntk_eigenvalues(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
             rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]))
     g = torch.stack(rows).detach().double().cpu()
     gram = g @ g.t()
-    return torch.linalg.eigvalsh(gram).numpy()
+    return kernels.eigvalsh(gram.numpy())  # the Rust symmetric solver, float64
 
 
 def ntk_score_from_eigenvalues(eigenvalues: Any, flavor: str = "tenas") -> float:
@@ -161,8 +162,7 @@ def count_unique_codes(codes: Any) -> float:
         raise ZcnasError(f"codes must be (B, n), got shape {arr.shape}")
     if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any():
         return math.nan
-    packed = np.packbits(arr != 0, axis=1)
-    return float(len({row.tobytes() for row in packed}))
+    return float(kernels.count_unique_rows(arr != 0))  # bit-packed and hashed in Rust
 
 
 def tenas_rank_sum(ntk_scores: Any, lr_scores: Any, nan_policy: str = "raise") -> np.ndarray:

@@ -31,7 +31,6 @@ runs in one pass (BN batch statistics), ``max_chunk`` is not used.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from zcnas import kernels
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies.base import PassContext, Proxy, register
 
@@ -55,17 +55,9 @@ def zico_from_grads(grads: dict[str, list[np.ndarray]]) -> float:
     >>> round(zico_from_grads(g), 6) == round(float(np.log(2.0)), 6)
     True
     """
-    total = 0.0
-    for per_batch in grads.values():
-        arr = np.asarray(np.stack(per_batch), dtype=np.float64)
-        std = np.std(arr, axis=0)
-        mean_abs = np.mean(np.abs(arr), axis=0)
-        nz = std != 0
-        tmpsum = float(np.sum(mean_abs[nz] / std[nz]))
-        if tmpsum == 0:
-            continue
-        total += math.log(tmpsum) if tmpsum > 0 else math.nan
-    return float(total)
+    # per layer: mean |g| / std (ddof 0) over batches, zero-std weights dropped, log of the
+    # sum; a zero sum skips the layer (the reference) -- the Rust kernel zcnas.kernels.zico
+    return kernels.zico(np.stack(per_batch) for per_batch in grads.values())
 
 
 def _logits(out: Any) -> torch.Tensor:
