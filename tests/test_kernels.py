@@ -245,6 +245,28 @@ def test_eigvalsh_gram_and_repeated():
     np.testing.assert_allclose(kernels.eigvalsh(cov), np.linalg.eigvalsh(cov), rtol=1e-10)
 
 
+@FAST
+@given(st.integers(0, 30), seeds)
+def test_eigvalsh_methods_agree(n, seed):
+    """Householder + QL and Jacobi are independent algorithms; both match numpy."""
+    a = np.random.default_rng(seed).standard_normal((n, n))
+    s = a + a.T
+    t = kernels.eigvalsh(s, method="tridiagonal")
+    j = kernels.eigvalsh(s, method="jacobi")
+    scale = max(1.0, float(np.abs(t).max(initial=0.0)))
+    np.testing.assert_allclose(t, j, rtol=0, atol=1e-11 * scale)
+
+
+def test_eigvalsh_jacobi_small_eigenvalues_relative():
+    """Jacobi keeps relative accuracy of tiny eigenvalues of a positive definite matrix."""
+    rng = np.random.default_rng(3)
+    lam = np.geomspace(1e-12, 1.0, 12)
+    s = random_spectrum(rng, lam)
+    np.testing.assert_allclose(kernels.eigvalsh(s, method="jacobi"), lam, rtol=1e-3)
+    with pytest.raises(zcnas.ZcnasError, match="`method`"):
+        kernels.eigvalsh(s, method="qr")
+
+
 def test_eigvalsh_errors():
     with pytest.raises(zcnas.ZcnasError, match=r"`s`.*symmetric"):
         kernels.eigvalsh([[1.0, 2.0], [2.1, 1.0]])

@@ -56,14 +56,28 @@ fn corrcoef<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (s, symmetry_rtol = kernels::SYMMETRY_RTOL))]
+#[pyo3(signature = (s, symmetry_rtol = kernels::SYMMETRY_RTOL, method = "tridiagonal"))]
 fn eigvalsh<'py>(
     py: Python<'py>,
     s: PyReadonlyArray2<'py, f64>,
     symmetry_rtol: f64,
+    method: &str,
 ) -> PyRes<Bound<'py, PyArray1<f64>>> {
+    let method = match method {
+        "tridiagonal" => kernels::EigMethod::Tridiagonal,
+        "jacobi" => kernels::EigMethod::Jacobi,
+        other => {
+            return Err(zcnas_core::CoreError::InvalidParameter {
+                name: "method",
+                reason: format!("must be 'tridiagonal' or 'jacobi', got {other:?}"),
+            }
+            .into())
+        }
+    };
     let (ss, rows, cols) = slice2(&s)?;
-    let e = detached(py, || kernels::eigvalsh(ss, rows, cols, symmetry_rtol))?;
+    let e = detached(py, || {
+        kernels::eigvalsh_with(ss, rows, cols, symmetry_rtol, method)
+    })?;
     Ok(e.into_pyarray(py))
 }
 

@@ -8,8 +8,9 @@
 //!   (TE-NAS linear regions, SWAP);
 //! * [`slogdet`]: sign and `log|det|` by LU with partial pivoting (NASWOT's score);
 //! * [`corrcoef`]: `numpy.corrcoef` of the rows of a matrix (`jacob_cov`, `epe_nas`);
-//! * [`eigvalsh`]: eigenvalues of a symmetric matrix by the cyclic (round-robin) Jacobi method
-//!   (`jacob_cov`, TE-NAS NTK condition number, AZ-NAS expressivity);
+//! * [`eigvalsh`] / [`eigvalsh_with`]: eigenvalues of a symmetric matrix by Householder
+//!   tridiagonalisation and implicit QL (as LAPACK), or by cyclic (round-robin) Jacobi for high
+//!   relative accuracy (`jacob_cov`, TE-NAS NTK condition number);
 //! * [`zico_layer`]: one layer's term of the `ZiCo` score.
 //!
 //! Matrices are row-major `f64` (or `u8` for codes) slices with explicit `(rows, cols)`; every
@@ -25,7 +26,7 @@ mod zico;
 
 pub use codes::{count_unique_rows, hamming_kernel, PackedCodes};
 pub use corr::corrcoef;
-pub use eig::{eigvalsh, MAX_SWEEPS, SYMMETRY_RTOL};
+pub use eig::{eigvalsh, eigvalsh_with, EigMethod, MAX_SWEEPS, SYMMETRY_RTOL};
 pub use lu::slogdet;
 pub use zico::zico_layer;
 
