@@ -5,6 +5,28 @@ use crate::error::Result;
 use rayon::prelude::*;
 use std::collections::HashSet;
 
+/// Up to 64 bytes as the bits of one word (byte `b` nonzero → bit `b`), eight bytes at a time:
+/// the high bit of `((x & 0x7f..) + 0x7f..) | x` is set exactly in the nonzero bytes, and a
+/// multiplication gathers the eight flags into the top byte.
+fn pack_word(chunk: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut word = 0u64;
+    let mut octets = chunk.chunks_exact(8);
+    let mut shift = 0;
+    for o in &mut octets {
+        let x = u64::from_le_bytes([o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]]);
+        let flags = ((((x & LOW7) + LOW7) | x) & HIGH) >> 7;
+        word |= (flags.wrapping_mul(GATHER) >> 56) << shift;
+        shift += 8;
+    }
+    for (b, &v) in octets.remainder().iter().enumerate() {
+        word |= u64::from(v != 0) << (shift + b);
+    }
+    word
+}
+
 /// Rows of a binary matrix packed 64 columns to a `u64` word (column `c` of a row is bit
 /// `c % 64` of word `c / 64`; the unused high bits of the last word are zero).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +49,7 @@ impl PackedCodes {
         if words_per_row > 0 {
             let pack = |(out, row): (&mut [u64], &[u8])| {
                 for (w, chunk) in out.iter_mut().zip(row.chunks(64)) {
-                    *w = chunk
-                        .iter()
-                        .enumerate()
-                        .fold(0u64, |acc, (b, &v)| acc | (u64::from(v != 0) << b));
+                    *w = pack_word(chunk);
                 }
             };
             let outs = words.chunks_mut(words_per_row);
@@ -144,6 +163,17 @@ mod tests {
             }
         }
         k
+    }
+
+    proptest! {
+        #[test]
+        fn pack_word_sets_the_nonzero_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..=64)) {
+            let want = bytes
+                .iter()
+                .enumerate()
+                .fold(0u64, |acc, (b, &v)| acc | (u64::from(v != 0) << b));
+            prop_assert_eq!(pack_word(&bytes), want);
+        }
     }
 
     #[test]
