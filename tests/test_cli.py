@@ -12,11 +12,13 @@ import pytest
 from zcnas.cli import main
 
 
-def test_demo_prints_real_benchmark_facts(capsys):
-    assert main(["demo", "--no-live"]) == 0
+def test_demo_prints_real_benchmark_facts(capsys, tmp_path):
+    assert main(["demo", "--no-live", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "entropy_nb201_cifar10.png").stat().st_size > 1000
     out = capsys.readouterr().out
     assert "94.3733% at index 6111" in out
     assert "nonlinear(all 13)" in out
+    assert "entropy in bits" in out
 
 
 def test_console_entry_point():

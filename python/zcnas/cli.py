@@ -58,12 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--no-live", action="store_true", help="skip scoring networks live (the slow part)"
     )
+    demo.add_argument(
+        "--out", help="folder for the demo's figure (default: $ZCNAS_DEMO_DIR or ./zcnas_demo)"
+    )
 
     sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
     sc.add_argument("--space", choices=("nb201", "macro"), default="nb201")
     which = sc.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
     which.add_argument("--sample", type=int, help="score this many uniformly sampled archs")
+    which.add_argument(
+        "--all", action="store_true", help="score every architecture of the space (needs --store)"
+    )
     sc.add_argument("--seed", type=int, default=0, help="sampling, weight-init and proxy seed")
     sc.add_argument("--proxies", help="comma-separated names (default: all registered)")
     sc.add_argument("--dataset", choices=("cifar10", "cifar100"), default="cifar10")
@@ -75,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
         "stored ones are skipped, so an interrupted run resumes",
     )
     sc.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sc.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        help="score in parallel: worker processes on this machine, or Ray (needs --store)",
+    )
+    sc.add_argument("--workers", type=int, help="parallel workers (default 1; implies --backend)")
+    sc.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
+    sc.add_argument(
+        "--retry-failed", action="store_true", help="re-score architectures recorded as failed"
+    )
 
     bench = sub.add_parser("bench", help="query the embedded benchmarks")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -196,12 +212,17 @@ def _score(args: argparse.Namespace) -> int:
     from zcnas.scoring import sample_archs, score_architectures
 
     names = args.proxies.split(",") if args.proxies else proxies.list_proxies()
-    archs = (
-        [_arch_arg(a) for a in args.arch]
-        if args.arch
-        else sample_archs(args.space, args.sample, args.seed)
-    )
+    if args.all:
+        from zcnas.distributed import all_archs
+
+        archs = all_archs(args.space)
+    elif args.arch:
+        archs = [_arch_arg(a) for a in args.arch]
+    else:
+        archs = sample_archs(args.space, args.sample, args.seed)
     console = Console(stderr=args.json)
+    if args.backend or args.workers or args.all or args.address:
+        return _score_parallel(args, archs, names, console)
     store = None
     if args.store:
         from zcnas.bench import ScoreStore
@@ -251,6 +272,59 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_parallel(
+    args: argparse.Namespace, archs: list[Any], names: list[str], console: Any
+) -> int:
+    """`zcnas score` over worker processes or Ray (zcnas.distributed), streaming into --store."""
+    from zcnas.bench import ScoreStore
+    from zcnas.distributed import score_distributed
+
+    if not args.store:
+        raise ZcnasError("parallel scoring (--all, --backend, --workers) needs --store")
+    if args.address and args.backend not in (None, "ray"):
+        raise ZcnasError("--address is for the Ray backend")
+    backend = args.backend or ("ray" if args.address else "local")
+    with ScoreStore(args.store) as store:
+        report = score_distributed(
+            args.space,
+            archs,
+            names,
+            store=store,
+            backend=backend,
+            workers=args.workers or 1,
+            address=args.address,
+            dataset=args.dataset,
+            flavor=args.flavor,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            retry_failed=args.retry_failed,
+            progress=console,
+        )
+    summary = {
+        "backend": report.backend,
+        "workers": report.workers,
+        "requested": report.n_requested,
+        "already_stored": report.n_already_stored,
+        "skipped_failed": report.n_skipped_failed,
+        "scored": report.n_scored,
+        "failed": report.n_failed,
+        "elapsed_s": round(report.elapsed_s, 3),
+        "archs_per_minute": round(report.archs_per_minute, 2) if report.n_scored else None,
+        "failures": report.failures,
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    console.print(
+        f"{report.backend} x{report.workers}: scored {report.n_scored} of {report.n_requested} "
+        f"architectures ({report.n_already_stored} already stored, {report.n_failed} failed, "
+        f"{report.n_skipped_failed} skipped as failed before) in {report.elapsed_s:.1f} s"
+    )
+    for key, err in report.failures[:10]:
+        console.print(f"  failed {key}: {err}", markup=False)
+    return 0
+
+
 def _store(args: argparse.Namespace) -> int:
     from zcnas.bench.store import cli_export, cli_import, cli_summary
 
@@ -272,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from zcnas import demo
 
-            demo.run(task=args.task, live=not args.no_live)
+            demo.run(task=args.task, live=not args.no_live, out_dir=args.out)
         elif args.command == "score":
             return _score(args)
         elif args.command == "bench":

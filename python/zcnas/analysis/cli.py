@@ -1,0 +1,87 @@
+"""``zcnas analyze --store scores.db --report out/``: every analysis of the stored tasks as a
+Markdown report with PNG figures and CSV tables (see :mod:`zcnas.analysis.report`).
+
+Only the standard library is imported at module level (the command line loads this module
+for every ``zcnas`` call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+__all__ = ["register"]
+
+_STEPS = ("correlation", "profiles", "similarity", "information", "bias", "surrogate", "ensembles")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``analyze`` subcommand to the ``zcnas`` parser."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="analyse stored proxy scores (correlations, profiles, entropy, bias, surrogates, "
+        "ensembles) into a Markdown report",
+    )
+    p.add_argument("--store", required=True, help="score store (SQLite) with ground truth")
+    p.add_argument("--report", required=True, help="output folder (created)")
+    p.add_argument(
+        "--task",
+        action="append",
+        metavar="SPACE/TASK",
+        help="analyse only this space/task (repeatable; default: every task with ground truth)",
+    )
+    p.add_argument("--steps", help=f"comma-separated subset of {','.join(_STEPS)}")
+    p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for CIs")
+    p.add_argument("--trials", type=int, default=100, help="surrogate trials (paper: 100)")
+    p.add_argument("--train", type=int, default=100, help="surrogate training archs")
+    p.add_argument("--test", type=int, default=1000, help="surrogate test archs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small settings for a first look (10 bootstrap, 10 trials, 20 random orders)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_analyze)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from zcnas.analysis.data import load_tasks
+    from zcnas.analysis.report import AnalysisConfig, run_analysis, write_report
+    from zcnas.bench.store import ScoreStore
+    from zcnas.exceptions import ZcnasError
+
+    if not os.path.isfile(args.store):
+        raise ZcnasError(f"score store {args.store} does not exist")
+    console = Console(stderr=True)
+    cfg = AnalysisConfig(
+        bootstrap=args.bootstrap,
+        surrogate_trials=args.trials,
+        surrogate_train=args.train,
+        surrogate_test=args.test,
+        seed=args.seed,
+    )
+    if args.quick:
+        cfg.bootstrap, cfg.surrogate_trials, cfg.entropy_random = 10, 10, 20
+        cfg.ablation_trials = 3
+    if args.steps:
+        cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+    pairs = None
+    if args.task:
+        pairs = []
+        for spec in args.task:
+            space, sep, task = spec.partition("/")
+            if not sep or not space or not task:
+                raise ZcnasError(f"--task must be SPACE/TASK, got {spec!r}")
+            pairs.append((space, task))
+    with ScoreStore(args.store) as store:
+        tasks = load_tasks(store, pairs)
+    console.print(f"analysing {len(tasks)} tasks from {args.store}")
+    res = run_analysis(tasks, cfg, progress=not args.no_progress, log=console.print)
+    path = write_report(res, args.report, title=f"zcnas analysis of {args.store}")
+    console.print(f"wrote {path} ({res.timings['total']:.1f} s of analysis)")
+    print(path)
+    return 0

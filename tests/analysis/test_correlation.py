@@ -1,0 +1,96 @@
+"""Correlation tables against scipy, and their known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as ss
+
+from zcnas.analysis import TaskData
+from zcnas.analysis import correlation as C
+from zcnas.exceptions import ZcnasError
+
+
+def test_statistics_equal_scipy(task):
+    df = C.correlations(task).set_index("proxy")
+    for j, p in enumerate(task.proxies):
+        x = task.scores[:, j]
+        assert df.loc[p, "spearman"] == pytest.approx(ss.spearmanr(x, task.truth)[0], abs=1e-12)
+        assert df.loc[p, "kendall"] == pytest.approx(ss.kendalltau(x, task.truth)[0], abs=1e-12)
+        assert df.loc[p, "pearson"] == pytest.approx(ss.pearsonr(x, task.truth)[0], abs=1e-12)
+
+
+def test_top_k_statistics_against_numpy_reference(task):
+    df = C.correlations(task, top=0.1).set_index("proxy")
+    k = int(np.ceil(0.1 * task.n))
+    true_top = set(np.argsort(-task.truth, kind="stable")[:k])
+    top_rows = np.argsort(-task.truth, kind="stable")[:k]
+    for j, p in enumerate(task.proxies):
+        pred_top = set(np.argsort(-task.scores[:, j], kind="stable")[:k])
+        assert df.loc[p, "top_k_precision"] == pytest.approx(len(true_top & pred_top) / k)
+        ref = ss.kendalltau(task.scores[top_rows, j], task.truth[top_rows])[0]
+        assert df.loc[p, "kendall_top"] == pytest.approx(ref, abs=1e-12)
+
+
+def test_proxy_equal_to_accuracy_is_perfect(task):
+    df = C.correlations(task).set_index("proxy")
+    assert df.loc["exact", list(C.METRICS)].tolist() == pytest.approx([1.0] * 5)
+    assert df.loc["anti", ["spearman", "kendall", "pearson"]].tolist() == pytest.approx([-1.0] * 3)
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_shrinks_with_n(synth):
+    small = C.correlations(synth(100), bootstrap=200, seed=1).set_index("proxy")
+    big = C.correlations(synth(2000), bootstrap=200, seed=1).set_index("proxy")
+    for df in (small, big):
+        assert (df.spearman_lo <= df.spearman + 1e-12).all()
+        assert (df.spearman <= df.spearman_hi + 1e-12).all()
+    width = lambda d: d.loc["noisy", "spearman_hi"] - d.loc["noisy", "spearman_lo"]  # noqa: E731
+    assert width(big) < width(small)
+    assert small.loc["exact", "spearman_lo"] == pytest.approx(1.0)
+
+
+def test_heatmap_orders_rows_and_columns_by_mean(synth):
+    tab = C.correlation_table([synth(seed=0, task="a"), synth(seed=1, task="b")])
+    hm = C.heatmap_frame(tab, "spearman")
+    assert list(hm.index) == list(hm.mean(axis=1).sort_values().index)
+    assert hm.index[-1] == "exact" and hm.index[0] == "anti"
+    assert np.all(np.diff(hm.mean(axis=0).to_numpy()) >= 0)
+
+
+def test_proxy_correlation_matrix_equals_scipy(task):
+    m = C.proxy_correlation(task, "spearman")
+    ref = ss.spearmanr(np.column_stack([task.scores, task.truth])).statistic
+    np.testing.assert_allclose(m.to_numpy(), ref, atol=1e-12)
+    assert list(m.index) == [*task.proxies, "gt"]
+
+
+def test_mean_proxy_correlation_averages_over_tasks_holding_the_pair(synth):
+    a, b = synth(seed=0, task="a"), synth(seed=1, task="b")
+    b = b.select(["exact", "noisy", "random"])
+    mean = C.mean_proxy_correlation([a, b])
+    ma, mb = C.proxy_correlation(a), C.proxy_correlation(b)
+    assert mean.loc["noisy", "random"] == pytest.approx(
+        (ma.loc["noisy", "random"] + mb.loc["noisy", "random"]) / 2
+    )
+    assert mean.loc["anti", "noisy"] == pytest.approx(ma.loc["anti", "noisy"])
+
+
+def test_benchmark_similarity_is_pearson_of_spearman_vectors(synth):
+    tasks = [synth(seed=s, task=f"t{s}") for s in range(3)]
+    tab = C.correlation_table(tasks)
+    sim = C.benchmark_similarity(tab)
+    wide = tab.pivot(index="proxy", columns="task", values="spearman")
+    ref = np.corrcoef(wide.to_numpy().T)
+    np.testing.assert_allclose(sim.loc[wide.columns, wide.columns].to_numpy(), ref, atol=1e-10)
+
+
+def test_bad_arguments_raise(task):
+    with pytest.raises(ZcnasError, match="top"):
+        C.correlations(task, top=0.0)
+    with pytest.raises(ZcnasError, match="bootstrap"):
+        C.correlations(task, bootstrap=-1)
+    with pytest.raises(ZcnasError, match="column"):
+        C.heatmap_frame(pd.DataFrame({"task": [], "proxy": []}), "spearman")
+    with pytest.raises(ZcnasError, match="finite"):
+        TaskData("s", "t", ["0", "1", "2"], ["p"], [[1.0], [np.nan], [2.0]], [1, 2, 3])

@@ -1,0 +1,155 @@
+"""Loading tasks from a score store, the report folder and ``zcnas analyze``."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as ss
+
+from zcnas.analysis import TaskData, list_tasks, load_task, load_tasks
+from zcnas.analysis.report import AnalysisConfig, run_analysis, write_report
+from zcnas.bench.store import ScoreStore
+from zcnas.cli import main
+from zcnas.exceptions import ZcnasError
+
+
+def _fill(store: ScoreStore, space: str, task: str, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    acc = rng.normal(size=n)
+    cols = {
+        "good": acc + 0.5 * rng.normal(size=n),
+        "bad": rng.normal(size=n),
+        "flat": np.full(n, 2.0),
+        "fails": acc.copy(),
+    }
+    cols["fails"][: n // 5] = -1e8  # NASLib's failure value on 20% of the archs
+    archs = [str(i) for i in rng.choice(15625, n, replace=False)]
+    store.put_many(
+        {"space": space, "task": task, "arch": a, "proxy": p, "score": float(v[i])}
+        for p, v in cols.items()
+        for i, a in enumerate(archs)
+    )
+    store.put_ground_truth_many(
+        {"space": space, "task": task, "arch": a, "metric": "val_accuracy", "value": float(acc[i])}
+        for i, a in enumerate(archs)
+    )
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    path = tmp_path / "s.db"
+    with ScoreStore(path, synchronous="NORMAL") as st:
+        _fill(st, "nasbench201", "cifar10", 300, 0)
+        _fill(st, "nasbench201", "cifar100", 250, 1)
+    return path
+
+
+def test_load_cleans_sentinels_and_constants(store_path):
+    with ScoreStore(store_path) as st:
+        assert list_tasks(st) == [("nasbench201", "cifar10"), ("nasbench201", "cifar100")]
+        t = load_task(st, "nasbench201", "cifar10")
+        assert sorted(t.proxies) == ["bad", "good"]
+        assert sorted(t.dropped["proxies"]) == ["fails", "flat"] and t.dropped["archs"] == 0
+        assert t.n == 300 and t.label == "NB201-CF10"
+        flipped = load_task(st, "nasbench201", "cifar10", lower_is_better=["good"])
+        np.testing.assert_array_equal(flipped.column("good"), -t.column("good"))
+        with pytest.raises(ZcnasError, match="lower_is_better"):
+            load_task(st, "nasbench201", "cifar10", lower_is_better=["nope"])
+        assert len(load_tasks(st)) == 2
+
+
+def test_failures_under_ten_percent_drop_archs_not_the_proxy():
+    s = np.random.default_rng(0).normal(size=(100, 2))
+    s[:5, 1] = -1e8
+    t = TaskData.from_arrays(s, np.arange(100.0))
+    assert t.proxies == ["p0", "p1"] and t.n == 95 and t.dropped["archs"] == 5
+
+
+def test_report_folder_and_python_tables_agree(store_path, tmp_path):
+    with ScoreStore(store_path) as st:
+        tasks = load_tasks(st)
+    cfg = AnalysisConfig(
+        bootstrap=5,
+        entropy_random=5,
+        surrogate_trials=2,
+        ablation_trials=1,
+        surrogate_rounds=20,
+        entropy_strategies=("sturges",),
+    )
+    res = run_analysis(tasks, cfg)
+    path = write_report(res, tmp_path / "rep")
+    text = path.read_text()
+    for section in (
+        "## Spearman",
+        "## Average rank",
+        "## Conditional entropy",
+        "## Bias",
+        "## Surrogate",
+        "## Best ensemble",
+        "## Runtime",
+    ):
+        assert section in text
+    for fig in (
+        "spearman_heatmap.png",
+        "performance_profile.png",
+        "entropy_NB201-CF10.png",
+        "rank_scatter_NB201-CF100.png",
+        "surrogate.png",
+    ):
+        assert (tmp_path / "rep" / fig).stat().st_size > 1000
+    corr = pd.read_csv(tmp_path / "rep" / "correlations.csv")
+    t = tasks[0]
+    row = corr[(corr.task == t.label) & (corr.proxy == "good")].iloc[0]
+    assert row.spearman == pytest.approx(ss.spearmanr(t.column("good"), t.truth)[0])
+
+
+def test_cli_analyze(store_path, tmp_path, capsys):
+    out = tmp_path / "cli"
+    rc = main(
+        [
+            "analyze",
+            "--store",
+            str(store_path),
+            "--report",
+            str(out),
+            "--quick",
+            "--no-progress",
+            "--task",
+            "nasbench201/cifar100",
+            "--steps",
+            "correlation,ensembles",
+        ]
+    )
+    assert rc == 0
+    assert str(out / "report.md") in capsys.readouterr().out
+    assert (out / "spearman.csv").exists() and not (out / "surrogate.csv").exists()
+    assert main(["analyze", "--store", str(tmp_path / "none.db"), "--report", str(out)]) == 2
+    assert main(["analyze", "--store", str(store_path), "--report", str(out), "--task", "x"]) == 2
+    assert (
+        main(["analyze", "--store", str(store_path), "--report", str(out), "--steps", "magic"]) == 2
+    )
+
+
+def test_real_suite_zero_nb201_cifar100(shared_data, tmp_path):
+    from zcnas.bench.importers import import_suite_zero
+
+    src = shared_data / "suite_zero" / "naslib_zc_nasbench201_subset_6639fd15.csv"
+    with ScoreStore(tmp_path / "r.db", synchronous="NORMAL") as st:
+        import_suite_zero(st, src)
+        t = load_task(st, "nasbench201", "cifar100")
+    with open(src, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["dataset"] == "cifar100"]
+    ok = [r for r in rows if all(r[p] not in ("", "-100000000") for p in t.proxies)]
+    assert t.n == len(ok) and t.n > 700
+    by_index = {r["nb201_index"]: r for r in ok}
+    nwot = np.array([float(by_index[a]["nwot"]) for a in t.archs])
+    acc = np.array([float(by_index[a]["val_accuracy"]) for a in t.archs])
+    np.testing.assert_array_equal(t.column("nwot"), nwot)
+    from zcnas.analysis.correlation import correlations
+
+    rho = correlations(t).set_index("proxy").loc["nwot", "spearman"]
+    assert rho == pytest.approx(ss.spearmanr(nwot, acc)[0], abs=1e-12)
+    assert rho > 0.7  # NAS-Bench-Suite-Zero Figure 2: nwot on NB201-CF100 is about 0.8
