@@ -54,6 +54,105 @@ def sample_archs(space: str, n: int, seed: int) -> list[Any]:
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
 
 
+class ArchScorer:
+    """Build and score one architecture at a time: the unit of work of :func:`score_architectures`
+    and of every worker of :mod:`zcnas.distributed` (picklable; the network builder and the
+    minibatch are set up lazily in the process that scores).
+
+    Every network is built with PyTorch's default initialisation seeded by ``seed`` and scored
+    on the same minibatch: the first ``batch_size`` real images of ``dataset`` (all of them by
+    default: 30 CIFAR-10, 25 CIFAR-100).
+
+    Args:
+        space: ``nb201`` or ``macro``.
+        proxy_names: registered proxy names.
+        dataset: ``cifar10`` or ``cifar100`` (NB201 only).
+        flavor: proxy flavor (each proxy's default if None).
+        seed: weight-init and proxy seed.
+        batch_size: images per minibatch.
+
+    Raises:
+        ZcnasError: unknown space, dataset or proxy.
+    """
+
+    def __init__(
+        self,
+        space: str,
+        proxy_names: Sequence[str],
+        *,
+        dataset: str = "cifar10",
+        flavor: str | None = None,
+        seed: int = 0,
+        batch_size: int | None = None,
+    ) -> None:
+        from zcnas import proxies
+
+        if dataset not in _CLASSES:
+            raise ZcnasError(f"unknown dataset {dataset!r}; expected 'cifar10' or 'cifar100'")
+        if not proxy_names:
+            raise ZcnasError("proxy_names must name at least one proxy")
+        for p in proxy_names:
+            proxies.get_proxy(p)
+        _builder(space, _CLASSES[dataset])  # validates the space / dataset pair
+        self.space, self.dataset, self.flavor = space, dataset, flavor
+        self.proxy_names = list(proxy_names)
+        self.seed, self.batch_size = int(seed), batch_size
+        self.space_key = SPACE_KEYS[space]
+        self.flavor_key = flavor or "default"
+        self._ready: tuple[Any, ...] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_ready"} | {"_ready": None}
+
+    def key(self, arch: Any) -> str:
+        """The store key of ``arch`` (NB201: the index as text; Macro: the digit string)."""
+        return _builder(self.space, _CLASSES[self.dataset])[1](arch)
+
+    def _setup(self) -> tuple[Any, ...]:
+        if self._ready is None:
+            from zcnas.datasets import cifar_batch
+
+            build, _ = _builder(self.space, _CLASSES[self.dataset])
+            self._ready = (build, *cifar_batch(self.dataset, self.batch_size))
+        return self._ready
+
+    def __call__(self, arch: Any) -> tuple[dict[str, float], float]:
+        """``({proxy: score}, seconds)`` of one architecture (higher = better per proxy)."""
+        import torch
+
+        from zcnas import proxies
+
+        build, x, y = self._setup()
+        torch.manual_seed(self.seed)
+        model = build(arch)
+        t0 = time.perf_counter()
+        scores = proxies.score(
+            model, x, y, proxies=self.proxy_names, flavor=self.flavor, seed=self.seed
+        )
+        return {p: float(v) for p, v in scores.items()}, time.perf_counter() - t0
+
+    def rows(self, key: str, scores: dict[str, float], elapsed: float) -> list[dict[str, Any]]:
+        """Store rows (:meth:`zcnas.bench.ScoreStore.put_many`) for one scored architecture."""
+        _, x, _ = self._setup()
+        return [
+            {
+                "space": self.space_key,
+                "task": self.dataset,
+                "arch": key,
+                "proxy": p,
+                "score": float(v),
+                "flavor": self.flavor_key,
+                "time_s": elapsed,
+                "batch_size": int(x.shape[0]),
+                "seed": self.seed,
+                "input_kind": f"{self.dataset}-real",
+                "dtype": "float32",
+                "source": "zcnas score (time_s = wall time of the shared call)",
+            }
+            for p, v in scores.items()
+        ]
+
+
 def score_architectures(
     space: str,
     archs: Sequence[Any],
@@ -69,9 +168,10 @@ def score_architectures(
     """Score ``archs`` of ``space`` with ``proxy_names`` on the packaged real images.
 
     Every network is built with PyTorch's default initialisation seeded by ``seed`` and scored
-    on the same minibatch: the first ``batch_size`` real images of ``dataset`` (all of them by
-    default: 30 CIFAR-10, 25 CIFAR-100). With a :class:`~zcnas.bench.ScoreStore`, each score is
-    written with its provenance right after its architecture, and stored scores are skipped.
+    on the same minibatch (see :class:`ArchScorer`). With a :class:`~zcnas.bench.ScoreStore`,
+    each score is written with its provenance right after its architecture, and stored scores
+    are skipped. :mod:`zcnas.distributed` runs the same work over many processes or a Ray
+    cluster.
 
     Args:
         space: ``nb201`` or ``macro``.
@@ -87,50 +187,23 @@ def score_architectures(
     Returns:
         store key -> {proxy: score} for the architectures scored in this call.
     """
-    import torch
-
-    from zcnas import proxies
-    from zcnas.datasets import cifar_batch
-
-    if dataset not in _CLASSES:
-        raise ZcnasError(f"unknown dataset {dataset!r}; expected 'cifar10' or 'cifar100'")
-    for p in proxy_names:
-        proxies.get_proxy(p)
-    build, key = _builder(space, _CLASSES[dataset])
-    keys = [key(a) for a in archs]
-    x, y = cifar_batch(dataset, batch_size)
-    space_key = SPACE_KEYS[space]
-    flavor_key = flavor or "default"
+    scorer = ArchScorer(
+        space, proxy_names, dataset=dataset, flavor=flavor, seed=seed, batch_size=batch_size
+    )
+    keys = [scorer.key(a) for a in archs]
     todo = list(zip(archs, keys, strict=True))
     if store is not None:
         missing = {
-            k for k, _ in store.missing(space_key, dataset, keys, proxy_names, flavor=flavor_key)
+            k
+            for k, _ in store.missing(
+                scorer.space_key, dataset, keys, proxy_names, flavor=scorer.flavor_key
+            )
         }
         todo = [(a, k) for a, k in todo if k in missing]
     results: dict[str, dict[str, float]] = {}
     for arch, k in progress(todo) if progress else todo:
-        torch.manual_seed(seed)
-        model = build(arch)
-        t0 = time.perf_counter()
-        scores = proxies.score(model, x, y, proxies=list(proxy_names), flavor=flavor, seed=seed)
-        elapsed = time.perf_counter() - t0
+        scores, elapsed = scorer(arch)
         results[k] = scores
         if store is not None:
-            store.put_many(
-                {
-                    "space": space_key,
-                    "task": dataset,
-                    "arch": k,
-                    "proxy": p,
-                    "score": float(v),
-                    "flavor": flavor_key,
-                    "time_s": elapsed,
-                    "batch_size": int(x.shape[0]),
-                    "seed": seed,
-                    "input_kind": f"{dataset}-real",
-                    "dtype": "float32",
-                    "source": "zcnas score (time_s = wall time of the shared call)",
-                }
-                for p, v in scores.items()
-            )
+            store.put_many(scorer.rows(k, scores, elapsed))
     return results

@@ -13,6 +13,10 @@ Data model:
   ISO 8601).
 * ``ground_truth``: one row per ``(space, task, arch, metric)`` with its ``value``
   (e.g. ``metric="val_accuracy"`` in percent).
+* ``failures``: one row per ``(space, task, flavor, arch)`` whose scoring failed, with the
+  ``error`` message, the ``proxies`` asked for and the number of ``attempts``
+  (:meth:`ScoreStore.put_failure`, :meth:`ScoreStore.failures`); added without a schema bump,
+  created when any store is opened.
 
 Conventions:
 
@@ -135,6 +139,27 @@ CREATE TABLE ground_truth (
 PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+
+# Added after schema 1 shipped, without a version bump: created (if absent) whenever a store is
+# opened, so older files gain it and older zcnas versions simply ignore it. One row per
+# architecture whose scoring raised (or whose worker died); cleared when it later succeeds.
+_FAILURES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS failures (
+    space         TEXT NOT NULL,
+    task          TEXT NOT NULL,
+    arch          TEXT NOT NULL,
+    flavor        TEXT NOT NULL,
+    proxies       TEXT NOT NULL,
+    error         TEXT NOT NULL,
+    attempts      INTEGER NOT NULL,
+    zcnas_version TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (space, task, flavor, arch)
+) WITHOUT ROWID
+"""
+_FAILURE_COLUMNS = tuple(
+    "space task arch flavor proxies error attempts zcnas_version created_at".split()
+)
 
 
 @dataclass(frozen=True)
@@ -393,6 +418,7 @@ class ScoreStore:
                         ("created_at", _now()),
                     ],
                 )
+            conn.execute(_FAILURES_SCHEMA)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -686,6 +712,99 @@ class ScoreStore:
             except sqlite3.Error as e:
                 raise ZcnasError(f"deleting from score store {self.path} failed: {e}") from None
             return cur.rowcount > 0
+
+    # ------------------------------------------------------------------ failures
+
+    def put_failure(
+        self,
+        space: str,
+        task: str,
+        arch: str | int,
+        error: str,
+        *,
+        proxies: Iterable[str] = (),
+        flavor: str = "default",
+    ) -> None:
+        """Record that scoring ``arch`` failed (``error``: the message; ``attempts`` counts
+        the failures recorded for the key). Scores are never written for a failure.
+
+        Raises:
+            ZcnasError: A field is invalid, or the write failed.
+        """
+        key = (_key("space", space), _key("task", task), _key("arch", arch))
+        key += (_key("flavor", flavor),)
+        names = ",".join(_key("proxy", p) for p in proxies)
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(
+                        "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                        "ON CONFLICT (space, task, flavor, arch) DO UPDATE SET "
+                        "proxies=excluded.proxies, error=excluded.error, "
+                        "attempts=attempts + 1, zcnas_version=excluded.zcnas_version, "
+                        "created_at=excluded.created_at",
+                        (*key, names, str(error), self._version, _now()),
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                raise ZcnasError(f"writing to score store {self.path} failed: {e}") from None
+
+    def failures(
+        self, space: str | None = None, task: str | None = None, *, flavor: str | None = None
+    ) -> pd.DataFrame:
+        """Recorded failures (columns ``space, task, arch, flavor, proxies, error, attempts,
+        zcnas_version, created_at``), optionally of one space / task / flavor."""
+        where, params = [], []
+        for col, val in (("space", space), ("task", task), ("flavor", flavor)):
+            if val is not None:
+                where.append(f"{col}=?")
+                params.append(_key(col, val))
+        sql = f"SELECT {', '.join(_FAILURE_COLUMNS)} FROM failures"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._read(sql + " ORDER BY space, task, flavor, arch", params)
+        return pd.DataFrame(rows, columns=list(_FAILURE_COLUMNS))
+
+    def clear_failures(
+        self,
+        space: str,
+        task: str,
+        archs: Iterable[str | int] | None = None,
+        *,
+        flavor: str = "default",
+    ) -> int:
+        """Delete recorded failures of ``archs`` (all of the space/task/flavor if None).
+
+        Returns:
+            The number of rows deleted.
+        """
+        key = (_key("space", space), _key("task", task), _key("flavor", flavor))
+        sql = "DELETE FROM failures WHERE space=? AND task=? AND flavor=?"
+        with self._lock:
+            conn = self._db()
+            try:
+                if archs is None:
+                    return conn.execute(sql, key).rowcount
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    n = sum(
+                        conn.execute(sql + " AND arch=?", (*key, _key("arch", a))).rowcount
+                        for a in archs
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return n
+            except sqlite3.Error as e:
+                raise ZcnasError(f"deleting from score store {self.path} failed: {e}") from None
 
     # ------------------------------------------------------------------ point reads
 

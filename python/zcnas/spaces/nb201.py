@@ -533,7 +533,7 @@ def mutate(arch: Any, rng: Any = None) -> int:
 
 
 @cache
-def _modules() -> dict[str, type]:
+def _modules() -> dict[str, Any]:
     """Define the torch modules on first use, so importing this file does not import torch."""
     from torch import nn
 
@@ -650,7 +650,7 @@ def _modules() -> dict[str, type]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.classifier(self.features(x))
 
-    return {"TinyNetwork": TinyNetwork}
+    return {"TinyNetwork": TinyNetwork, "make_op": make_op}
 
 
 def build(arch: Any, C: int = 16, N: int = 5, num_classes: int = 10) -> torch.nn.Module:
