@@ -1,0 +1,572 @@
+"""Score many architectures in parallel: local processes or a Ray cluster, one interface.
+
+:func:`score_distributed` fans the work of :class:`zcnas.scoring.ArchScorer` (build one
+network, score it with every requested proxy on the shared minibatch) out over workers and
+streams every result into a :class:`~zcnas.bench.ScoreStore` as it arrives:
+
+* **Backends.** ``"local"`` (default): ``workers`` processes on this machine (``spawn`` start
+  method, each with ``threads_per_worker`` torch / zcnas threads). ``"ray"``: ``workers`` Ray
+  actors; ``ray.init()`` starts a local Ray instance (``num_cpus=workers * threads_per_worker``)
+  unless one is already initialised, or ``address`` joins an existing cluster (zcnas must be
+  installed on its nodes). Both backends speak the same small protocol (:class:`Backend`), and
+  the driver loop, the store writes and the progress bar are shared.
+* **Only the driver writes.** Workers return scores; the driver writes each finished
+  architecture in one transaction (all that are ready at once in one), so remote workers need
+  no access to the store's file.
+* **Resumable.** Before starting, the driver asks :meth:`ScoreStore.missing` what is left; an
+  interrupted run (Ctrl-C, a killed driver, a killed worker) loses at most the architectures in
+  flight and recomputes nothing already stored.
+* **Failures are data.** An architecture whose scoring raises is recorded with its error in the
+  store's ``failures`` table (:meth:`ScoreStore.put_failure`) and the run goes on; so is one
+  whose worker process dies (the worker is replaced). A resumed run skips recorded failures
+  unless ``retry_failed=True``; a later success clears the record.
+* **Progress.** A rich bar with architectures done, throughput (architectures per minute) and
+  ETA.
+
+Workers ignore SIGINT: Ctrl-C reaches the driver, which stops the workers and re-raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from zcnas.exceptions import ZcnasError
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "LocalBackend",
+    "RayBackend",
+    "RunReport",
+    "all_archs",
+    "score_distributed",
+]
+
+BACKENDS = ("local", "ray")
+
+# Event kinds a backend reports: a result, a Python exception in the job, a dead worker.
+_OK, _ERROR, _DIED = "ok", "error", "died"
+_READY = "ready"  # first message of a local worker, once set up
+
+
+def all_archs(space: str) -> list[int]:
+    """Every architecture of ``space`` (``nb201``: 15,625 indices; ``macro``: 6,561)."""
+    if space == "nb201":
+        from zcnas.spaces.nb201 import NUM_ARCHS
+
+        return list(range(NUM_ARCHS))
+    if space == "macro":
+        from zcnas.spaces import macro
+
+        return list(range(len(macro.load_macro())))
+    raise ZcnasError(f"unknown space {space!r}; expected 'nb201' or 'macro'")
+
+
+def _worker_setup(threads: int) -> None:
+    """Runs first in every worker: one thread budget for torch and the zcnas pool."""
+    import torch
+
+    import zcnas
+
+    torch.set_num_threads(threads)
+    zcnas.set_num_threads(threads)
+
+
+def _run_job(job: Any, key: str, arch: Any) -> tuple[str, str, Any]:
+    """One unit of work inside a worker: ``(key, "ok", (scores, seconds))`` or
+    ``(key, "error", message)``; never raises for a failing architecture."""
+    try:
+        scores, elapsed = job(arch)
+        return key, _OK, ({p: float(v) for p, v in scores.items()}, float(elapsed))
+    except Exception as e:  # the failure is the result
+        return key, _ERROR, f"{type(e).__name__}: {e}"
+
+
+# ---------------------------------------------------------------------------------- backends
+
+
+class Backend(Protocol):
+    """What :func:`score_distributed` needs from a backend.
+
+    Workers are numbered ``0..n-1``; each runs at most one task at a time. ``wait`` returns
+    events ``(worker, kind, key, payload)`` with ``kind`` one of ``"ok"`` (payload:
+    ``(scores, seconds)``), ``"error"`` (payload: message) or ``"died"`` (payload: a
+    description; the worker is gone and must be ``restart``-ed before it gets more work).
+    """
+
+    name: str
+
+    def start(self, job: Any, n_workers: int) -> None: ...
+    def submit(self, worker: int, key: str, arch: Any) -> None: ...
+    def wait(self, timeout: float) -> list[tuple[int, str, str, Any]]: ...
+    def restart(self, worker: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def _local_worker_main(conn: Any, job: Any, threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_setup(threads)
+    conn.send(_READY)
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        conn.send(_run_job(job, *msg))
+
+
+class LocalBackend:
+    """Worker processes on this machine (``spawn`` start method), one pipe each.
+
+    Args:
+        threads_per_worker: torch and zcnas threads in each worker.
+    """
+
+    name = "local"
+
+    def __init__(self, threads_per_worker: int = 1) -> None:
+        import multiprocessing as mp
+
+        self._ctx = mp.get_context("spawn")
+        self.threads = int(threads_per_worker)
+        self._procs: list[Any] = []
+        self._conns: list[Any] = []
+        self._inflight: list[str | None] = []
+        self._ready: list[bool] = []
+        self._job: Any = None
+
+    def _spawn(self) -> tuple[Any, Any]:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(
+            target=_local_worker_main, args=(child, self._job, self.threads), daemon=True
+        )
+        proc.start()
+        child.close()
+        return proc, parent
+
+    def start(self, job: Any, n_workers: int) -> None:
+        self._job = job
+        for _ in range(n_workers):
+            proc, conn = self._spawn()
+            self._procs.append(proc)
+            self._conns.append(conn)
+            self._inflight.append(None)
+            self._ready.append(False)
+
+    def submit(self, worker: int, key: str, arch: Any) -> None:
+        self._inflight[worker] = key
+        try:
+            self._conns[worker].send((key, arch))
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            pass  # the worker is dead: wait() reports it through its sentinel
+
+    def wait(self, timeout: float) -> list[tuple[int, str, str, Any]]:
+        from multiprocessing.connection import wait as mp_wait
+
+        busy = [i for i, k in enumerate(self._inflight) if k is not None]
+        if not busy:
+            return []
+        handles = {}
+        for i in busy:
+            handles[self._conns[i]] = i
+            handles[self._procs[i].sentinel] = i
+        ready = mp_wait(list(handles), timeout)
+        events = []
+        for i in sorted({handles[h] for h in ready}):
+            key = self._inflight[i]
+            assert key is not None
+            msg, broken = None, self._procs[i].sentinel in ready
+            try:
+                while self._conns[i].poll():
+                    msg = self._conns[i].recv()
+                    if msg != _READY:
+                        break
+                    self._ready[i], msg = True, None
+            except (EOFError, OSError):
+                msg, broken = None, True
+            if msg is not None:
+                self._inflight[i] = None
+                events.append((i, msg[1], msg[0], msg[2]))
+                continue
+            if not broken:
+                continue  # only the start-up message
+            proc = self._procs[i]
+            proc.join(timeout=5.0)
+            if proc.is_alive():
+                continue  # spurious wake-up
+            code = proc.exitcode
+            why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            if not self._ready[i]:
+                raise ZcnasError(
+                    f"a worker process failed to start ({why}); its error is printed above. "
+                    "A script using the local backend must guard its entry point with "
+                    "`if __name__ == '__main__':` (worker processes are spawned)"
+                )
+            self._inflight[i] = None
+            events.append((i, _DIED, key, f"worker process died ({why})"))
+        return events
+
+    def restart(self, worker: int) -> None:
+        self._conns[worker].close()
+        self._procs[worker], self._conns[worker] = self._spawn()
+        self._inflight[worker] = None
+        self._ready[worker] = False
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.send(None)
+            except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+                pass
+        deadline = time.monotonic() + 2.0
+        for proc in self._procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():  # busy with a long architecture: stop it
+                proc.terminate()
+                proc.join(timeout=2.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for conn in self._conns:
+            conn.close()
+        self._procs, self._conns, self._inflight, self._ready = [], [], [], []
+
+
+class _RayWorkerImpl:
+    """The body of a Ray actor (wrapped with ``ray.remote`` at start-up)."""
+
+    def __init__(self, job: Any, threads: int) -> None:
+        _worker_setup(threads)
+        self.job = job
+
+    def run(self, key: str, arch: Any) -> tuple[str, str, Any]:
+        return _run_job(self.job, key, arch)
+
+
+class RayBackend:
+    """Ray actors, one per worker (``max_restarts=0``: a dead actor is reported and replaced).
+
+    Args:
+        address: ``None`` starts a local Ray instance (unless one is initialised already);
+            otherwise the address of an existing cluster (``"auto"``, ``"ray://host:10001"``).
+        threads_per_worker: CPUs reserved and torch threads used by each actor.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, threads_per_worker: int = 1) -> None:
+        try:
+            import ray
+        except ImportError:  # pragma: no cover - ray is a declared dependency
+            raise ZcnasError("the Ray backend needs the `ray` package") from None
+        self._ray = ray
+        self.address = address
+        self.threads = int(threads_per_worker)
+        self._owns_ray = False
+        self._actors: list[Any] = []
+        self._refs: dict[Any, tuple[int, str]] = {}
+        self._cls: Any = None
+        self._job_ref: Any = None
+
+    def start(self, job: Any, n_workers: int) -> None:
+        ray = self._ray
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "logging_level": logging.WARNING,
+                "log_to_driver": False,
+            }
+            if self.address is None:
+                kwargs["num_cpus"] = n_workers * self.threads
+            try:
+                ray.init(address=self.address, **kwargs)
+            except Exception as e:
+                raise ZcnasError(f"cannot start or join Ray (address={self.address!r}): {e}") from e
+            self._owns_ray = True
+        self._cls = ray.remote(num_cpus=self.threads, max_restarts=0)(_RayWorkerImpl)
+        self._job_ref = ray.put(job)
+        self._actors = [self._new_actor() for _ in range(n_workers)]
+
+    def _new_actor(self) -> Any:
+        return self._cls.remote(self._job_ref, self.threads)
+
+    def submit(self, worker: int, key: str, arch: Any) -> None:
+        ref = self._actors[worker].run.remote(key, arch)
+        self._refs[ref] = (worker, key)
+
+    def wait(self, timeout: float) -> list[tuple[int, str, str, Any]]:
+        ray = self._ray
+        if not self._refs:
+            return []
+        ready, rest = ray.wait(list(self._refs), num_returns=1, timeout=timeout)
+        if ready and rest:  # collect whatever else is done too, without waiting
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        events = []
+        for ref in ready:
+            worker, key = self._refs.pop(ref)
+            try:
+                k, kind, payload = ray.get(ref)
+                events.append((worker, kind, k, payload))
+            except ray.exceptions.RayActorError as e:
+                events.append((worker, _DIED, key, f"Ray actor died: {type(e).__name__}"))
+            except ray.exceptions.RayError as e:
+                events.append((worker, _ERROR, key, f"{type(e).__name__}: {e}"))
+        return events
+
+    def restart(self, worker: int) -> None:
+        self._ray.kill(self._actors[worker], no_restart=True)
+        self._actors[worker] = self._new_actor()
+
+    def close(self) -> None:
+        ray = self._ray
+        for actor in self._actors:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # already gone
+                pass
+        self._actors, self._refs = [], {}
+        if self._owns_ray:
+            ray.shutdown()
+            self._owns_ray = False
+
+
+def make_backend(
+    backend: str, *, address: str | None = None, threads_per_worker: int = 1
+) -> Backend:
+    """A backend by name (``local`` or ``ray``)."""
+    if backend == "local":
+        if address is not None:
+            raise ZcnasError("address is only meaningful with the Ray backend")
+        return LocalBackend(threads_per_worker)
+    if backend == "ray":
+        return RayBackend(address, threads_per_worker)
+    raise ZcnasError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+
+
+# ---------------------------------------------------------------------------------- driver
+
+
+@dataclass
+class RunReport:
+    """What one :func:`score_distributed` call did.
+
+    Attributes:
+        backend: ``local`` or ``ray``.
+        workers: Workers started.
+        n_requested: Distinct architectures asked for.
+        n_already_stored: Of those, how many had every proxy stored (skipped).
+        n_skipped_failed: Skipped because a failure was recorded earlier (no ``retry_failed``).
+        n_scored: Scored and written in this call.
+        n_failed: Failed in this call (recorded in the store's ``failures`` table).
+        worker_deaths: Workers that died (and were replaced) in this call.
+        elapsed_s: Wall time of the call, worker start-up included.
+        completion_times: Seconds since the call began at which each result arrived.
+        failures: ``(arch key, error)`` of this call's failures.
+    """
+
+    backend: str
+    workers: int
+    n_requested: int
+    n_already_stored: int
+    n_skipped_failed: int = 0
+    n_scored: int = 0
+    n_failed: int = 0
+    worker_deaths: int = 0
+    elapsed_s: float = 0.0
+    completion_times: list[float] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def archs_per_minute(self) -> float:
+        """Throughput over the whole call (start-up included)."""
+        return 60.0 * self.n_scored / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+
+    @property
+    def steady_archs_per_minute(self) -> float:
+        """Throughput between the first and the last result (start-up excluded)."""
+        t = self.completion_times
+        if len(t) < 2 or t[-1] <= t[0]:
+            return float("nan")
+        return 60.0 * (len(t) - 1) / (t[-1] - t[0])
+
+
+def _progress_bar(console: Any = None) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("-- arch/min" if speed is None else f"{60 * speed:,.0f} arch/min")
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        console=console,
+        transient=False,
+    )
+
+
+def score_distributed(
+    space: str,
+    archs: Sequence[Any],
+    proxy_names: Sequence[str],
+    *,
+    store: Any,
+    backend: str | Backend = "local",
+    workers: int = 1,
+    address: str | None = None,
+    dataset: str = "cifar10",
+    flavor: str | None = None,
+    seed: int = 0,
+    batch_size: int | None = None,
+    threads_per_worker: int = 1,
+    retry_failed: bool = False,
+    max_worker_deaths: int | None = None,
+    progress: bool | Any = True,
+    job: Any = None,
+) -> RunReport:
+    """Score ``archs`` with ``proxy_names`` on ``workers`` parallel workers into ``store``.
+
+    Scores are what :func:`zcnas.scoring.score_architectures` computes and stores (same
+    networks, seeds, minibatch and provenance); see the module docstring for the guarantees.
+
+    Args:
+        space: ``nb201`` or ``macro``.
+        archs: architectures in any encoding (duplicates are scored once).
+        proxy_names: registered proxy names (all higher = better).
+        store: a :class:`~zcnas.bench.ScoreStore` (required: it is how a run resumes).
+        backend: ``"local"``, ``"ray"`` or a :class:`Backend` object.
+        workers: number of parallel workers (>= 1).
+        address: Ray cluster address (Ray backend only).
+        dataset, flavor, seed, batch_size: as in :func:`~zcnas.scoring.score_architectures`.
+        threads_per_worker: torch / zcnas threads of each worker.
+        retry_failed: also score architectures with a recorded failure.
+        max_worker_deaths: stop (``ZcnasError``) after this many dead workers in one call
+            (default ``2 * workers + 2``): something is killing them all.
+        progress: show a rich progress bar (``True``), none (``False``), or a rich Console.
+        job: replaces the :class:`~zcnas.scoring.ArchScorer` built from the arguments above
+            (a picklable object with the same ``key``, ``__call__``, ``rows``, ``space_key``,
+            ``dataset``, ``flavor_key`` and ``proxy_names``).
+
+    Returns:
+        A :class:`RunReport`.
+
+    Raises:
+        ZcnasError: bad arguments, or too many worker deaths.
+    """
+    from zcnas.scoring import ArchScorer
+
+    if store is None:
+        raise ZcnasError("score_distributed needs a ScoreStore (results stream into it)")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
+    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int):
+        raise ZcnasError(
+            f"threads_per_worker must be a positive integer, got {threads_per_worker!r}"
+        )
+    if threads_per_worker < 1:
+        raise ZcnasError(f"threads_per_worker must be a positive integer, got {threads_per_worker}")
+    if job is None:
+        job = ArchScorer(
+            space, proxy_names, dataset=dataset, flavor=flavor, seed=seed, batch_size=batch_size
+        )
+    be = (
+        make_backend(backend, address=address, threads_per_worker=threads_per_worker)
+        if isinstance(backend, str)
+        else backend
+    )
+    t0 = time.perf_counter()
+    by_key: dict[str, Any] = {}
+    for a in archs:
+        by_key.setdefault(job.key(a), a)
+    names = list(job.proxy_names)
+    sk, task, fk = job.space_key, job.dataset, job.flavor_key
+    missing = dict.fromkeys(k for k, _ in store.missing(sk, task, list(by_key), names, flavor=fk))
+    report = RunReport(be.name, 0, len(by_key), len(by_key) - len(missing))
+    failed_before = set(store.failures(sk, task, flavor=fk)["arch"])
+    if not retry_failed:
+        report.n_skipped_failed = sum(k in failed_before for k in missing)
+        todo = deque((k, by_key[k]) for k in missing if k not in failed_before)
+    else:
+        todo = deque((k, by_key[k]) for k in missing)
+    if not todo:
+        report.elapsed_s = time.perf_counter() - t0
+        return report
+    n_workers = min(workers, len(todo))
+    max_deaths = 2 * n_workers + 2 if max_worker_deaths is None else int(max_worker_deaths)
+    report.workers = n_workers
+    bar = None
+    if progress:
+        bar = _progress_bar(None if progress is True else progress)
+        bar.start()
+        task_id = bar.add_task(f"scoring ({be.name} x{n_workers})", total=len(todo), failed=0)
+    idle = list(range(n_workers))
+    n_busy = 0
+    try:
+        be.start(job, n_workers)
+        while todo or n_busy:
+            while idle and todo:
+                key, arch = todo.popleft()
+                be.submit(idle.pop(), key, arch)
+                n_busy += 1
+            events = be.wait(0.5)
+            rows: list[dict[str, Any]] = []
+            succeeded = []
+            for worker, kind, key, payload in events:
+                n_busy -= 1
+                report.completion_times.append(time.perf_counter() - t0)
+                if kind == _OK:
+                    scores, elapsed = payload
+                    rows.extend(job.rows(key, scores, elapsed))
+                    succeeded.append(key)
+                    report.n_scored += 1
+                else:
+                    store.put_failure(sk, task, key, str(payload), proxies=names, flavor=fk)
+                    report.failures.append((key, str(payload)))
+                    report.n_failed += 1
+                    if kind == _DIED:
+                        report.worker_deaths += 1
+                        if report.worker_deaths > max_deaths:
+                            raise ZcnasError(
+                                f"{report.worker_deaths} workers died in this run (last: "
+                                f"{payload}); stopping. Stored results are kept; rerun to resume."
+                            )
+                        be.restart(worker)
+                idle.append(worker)
+            if rows:
+                store.put_many(rows)
+            if retry_failed and succeeded:
+                again = [k for k in succeeded if k in failed_before]
+                if again:
+                    store.clear_failures(sk, task, again, flavor=fk)
+            if bar is not None and events:
+                bar.update(task_id, advance=len(events), failed=report.n_failed)
+    finally:
+        be.close()
+        if bar is not None:
+            bar.stop()
+        report.elapsed_s = time.perf_counter() - t0
+    return report
