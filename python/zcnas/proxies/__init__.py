@@ -12,8 +12,11 @@ architectures' scores: :func:`.aznas.aznas_score`, :func:`.tenas.tenas_rank_sum`
 from __future__ import annotations
 
 # --- proxy modules: each registers its proxies on import ---------------------------------
+from zcnas.eznas.shards import register_released_programs as _register_eznas
 from zcnas.proxies import aznas, eznas, naslib, tenas, zico  # noqa: F401
 from zcnas.proxies.base import PassContext, Proxy, get_proxy, list_proxies, register
 from zcnas.proxies.engine import score
+
+_register_eznas()  # EZNAS programs as proxies: the released program as ``eznas_a``
 
 __all__ = ["PassContext", "Proxy", "get_proxy", "list_proxies", "register", "score"]

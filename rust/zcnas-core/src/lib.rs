@@ -8,14 +8,18 @@
 //!   batched forms that run over many score vectors in parallel with rayon;
 //! * [`rankagg`]: rank aggregation of several proxies into one score (linear, AZ-NAS
 //!   non-linear, Borda, Copeland majority vote, weighted), in one shot or incrementally for a
-//!   growing pool.
+//!   growing pool;
+//! * [`gp`] and [`shards`]: EZNAS, the genetic-programming search for proxies over network
+//!   statistics stored as safetensors shards.
 //!
 //! Errors are values of [`CoreError`]; no function panics on user input.
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod gp;
 pub mod kernels;
 pub mod rankagg;
+pub mod shards;
 pub mod stats;
 
 pub use error::{CoreError, Result};

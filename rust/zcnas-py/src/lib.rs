@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 
 mod arrays;
 mod errors;
+mod gp;
 mod kernels;
 mod rankagg;
 mod stats;
@@ -22,5 +23,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stats::register(m)?;
     rankagg::register(m)?;
     kernels::register(m)?;
+    gp::register(m)?;
     Ok(())
 }

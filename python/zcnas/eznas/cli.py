@@ -1,0 +1,218 @@
+"""``zcnas eznas``: collect task datasets, evolve programs, show a program.
+
+::
+
+    zcnas eznas collect --space nb201 --task cifar10 --nets 80 --out stats/
+    zcnas eznas evolve --stats stats/ --generations 15 --seed 0 --out program.json
+    zcnas eznas show program.json [--stats stats/]
+
+Only the standard library is imported at module level (``zcnas --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``eznas`` command and its subcommands to the ``zcnas`` parser."""
+    ez = subparsers.add_parser(
+        "eznas", help="EZNAS: evolve zero-cost proxies by genetic programming"
+    )
+    sub = ez.add_subparsers(dest="eznas_command", required=True)
+
+    c = sub.add_parser("collect", help="collect a task dataset (statistics + ground truth)")
+    c.add_argument("--space", choices=("nb201", "macro"), default="nb201")
+    c.add_argument(
+        "--task",
+        choices=("cifar10", "cifar100", "imagenet16"),
+        default="cifar10",
+        help="dataset whose test accuracy is the target (macro: cifar10 only)",
+    )
+    c.add_argument("--nets", type=int, default=80, help="networks in the pool (paper: 80)")
+    c.add_argument("--out", required=True, help="output directory (resumes if it exists)")
+    c.add_argument("--seed", type=int, default=0, help="pool, init, image and noise seed")
+    c.add_argument("--batch-size", type=int, default=1, help="images in D (paper: 1)")
+    c.add_argument("--dtype", choices=("float32", "float16"), default="float32")
+    c.add_argument(
+        "--pattern",
+        choices=("relu-conv-bn", "conv-bn-relu"),
+        help="instance structure (default: relu-conv-bn for nb201, conv-bn-relu for macro)",
+    )
+    c.add_argument(
+        "--gradient", choices=("sum-of-logits", "cross-entropy"), default="sum-of-logits"
+    )
+    c.add_argument(
+        "--exclude",
+        help="file of architectures never to draw (JSON list, or one per line), e.g. a "
+        "held-out evaluation set",
+    )
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(handler=_collect)
+
+    e = sub.add_parser("evolve", help="evolve programs on task datasets (Rust core)")
+    e.add_argument(
+        "--stats",
+        action="append",
+        nargs="+",
+        required=True,
+        help="task dataset directories (repeatable)",
+    )
+    e.add_argument("--generations", type=int, default=15)
+    e.add_argument("--population", type=int, default=50)
+    e.add_argument("--tournament", type=int, default=4)
+    e.add_argument("--mu", type=int, default=25)
+    e.add_argument("--lam", type=int, default=50, help="lambda (offspring per generation)")
+    e.add_argument("--cxpb", type=float, default=0.4, help="crossover probability")
+    e.add_argument("--mutpb", type=float, default=0.4, help="mutation probability")
+    e.add_argument("--min-depth", type=int, default=2)
+    e.add_argument("--max-depth", type=int, default=10)
+    e.add_argument("-s", type=int, default=4, help="task datasets drawn per fitness (min tau)")
+    e.add_argument("--nets-per-eval", type=int, default=20, help="networks per fitness tau")
+    e.add_argument(
+        "--abs-tau", action="store_true", help="fitness on |tau| as the reference (sign kept)"
+    )
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--checkpoint", help="checkpoint file: written each generation, resumed")
+    e.add_argument("--out", default="eznas_program.json", help="where the best program goes")
+    e.add_argument("--top", type=int, default=5, help="hall-of-fame entries to print")
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(handler=_evolve)
+
+    s = sub.add_parser("show", help="print a program; with --stats, its Kendall tau there")
+    s.add_argument("program", help="program JSON file (or 'EZNAS_A' for the released one)")
+    s.add_argument("--stats", nargs="+", help="task dataset directories to evaluate it on")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(handler=_show)
+
+
+def _read_archs(path: str) -> list[Any]:
+    from zcnas.exceptions import ZcnasError
+
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ZcnasError(f"cannot read --exclude file {path}: {e}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not isinstance(data, list):
+        raise ZcnasError(f"--exclude file {path} must hold a JSON list or one arch per line")
+    return [int(a) if isinstance(a, str) and a.isdigit() and len(a) <= 5 else a for a in data]
+
+
+def _collect(args: argparse.Namespace) -> int:
+    import torch
+
+    from zcnas.eznas.shards import collect_task, load_manifest
+
+    if torch.get_num_threads() > 2:
+        torch.set_num_threads(2)  # batch-1 networks: more threads only add overhead
+    out = collect_task(
+        args.space,
+        args.task,
+        args.nets,
+        args.out,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        dtype=args.dtype,
+        exclude=_read_archs(args.exclude) if args.exclude else None,
+        progress=not args.no_progress,
+        pattern=args.pattern,
+        gradient=args.gradient,
+    )
+    m = load_manifest(out)
+    size = sum((out / e["file"]).stat().st_size for e in m["networks"])
+    inst = sum(e["n_instances"] for e in m["networks"])
+    print(
+        f"{out}: {len(m['networks'])} networks, {inst} {m['pattern']} instances, "
+        f"{size / 1e9:.2f} GB ({m['dtype']}), target {m['target']}"
+    )
+    return 0
+
+
+def _stats_dirs(groups: list[list[str]]) -> list[str]:
+    return [d for g in groups for d in g]
+
+
+def _evolve(args: argparse.Namespace) -> int:
+    from zcnas.eznas.evolve import evolve
+
+    res = evolve(
+        _stats_dirs(args.stats),
+        generations=args.generations,
+        population=args.population,
+        tournament=args.tournament,
+        mu=args.mu,
+        lam=args.lam,
+        cxpb=args.cxpb,
+        mutpb=args.mutpb,
+        min_depth=args.min_depth,
+        max_depth=args.max_depth,
+        s=args.s,
+        nets_per_eval=args.nets_per_eval,
+        abs_tau=args.abs_tau,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+        progress=not args.no_progress,
+    )
+    hof = list(res.hall_of_fame)
+    if not hof:
+        print("no valid program was found")
+        return 1
+    hof[0].save(args.out)
+    for h in res.history:
+        best = h.get("best")
+        print(
+            f"gen {h.get('generation')}: best {'-' if best is None else f'{best:+.4f}'}, "
+            f"mean {_num(h.get('mean'))}, valid {h.get('n_valid')}, {_num(h.get('seconds'))} s"
+        )
+    print(f"evolution: {res.wall_time:.1f} s; best program -> {args.out}")
+    for i, p in enumerate(hof[: args.top]):
+        fit = "n/a" if p.fitness is None else f"{p.fitness:+.4f}"
+        print(f"{i + 1:>2}. fitness {fit}  sign {int(p.sign):+d}  {p}")
+    return 0
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{float(v):.3f}"
+
+
+def _show(args: argparse.Namespace) -> int:
+    from zcnas.eznas.program import EZNAS_A, Program
+
+    prog = EZNAS_A if args.program == "EZNAS_A" else Program.load(args.program)
+    out: dict[str, Any] = {
+        "formula": str(prog),
+        "terminals": sorted(prog.terminals),
+        "sign": int(prog.sign),
+        "program": json.loads(prog.to_json()),
+    }
+    if args.stats:
+        from zcnas import stats as zstats
+        from zcnas.eznas.evolve import evaluate_stats
+        from zcnas.eznas.shards import load_manifest
+
+        out["kendall_tau"] = {}
+        for d in args.stats:
+            m = load_manifest(d)
+            scores = evaluate_stats([prog], d)[0]
+            target = [e["ground_truth"][m["target"]] for e in m["networks"]]
+            ok = sum(1 for v in scores if v == v)
+            tau = zstats.kendall_tau(scores, target, nan_policy="omit") if ok >= 2 else None
+            out["kendall_tau"][str(d)] = {"target": m["target"], "tau": tau, "n": ok}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(out["formula"])
+    print(f"terminals: {', '.join(out['terminals'])}; sign {out['sign']:+d} (higher = better)")
+    for d, r in out.get("kendall_tau", {}).items():
+        tau = "n/a" if r["tau"] is None else f"{r['tau']:+.4f}"
+        print(f"  {d}: Kendall tau vs {r['target']} = {tau} on {r['n']} networks")
+    return 0

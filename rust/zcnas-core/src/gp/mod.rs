@@ -1,0 +1,29 @@
+//! EZNAS: zero-cost proxies as expression trees, found by genetic programming (Akhauri et al.,
+//! `NeurIPS` 2022).
+//!
+//! * [`tree`]: prefix expression trees over the 22 terminals ([`TERMINALS`]) and the 34
+//!   operations ([`Op`]), parsed from and printed as formulas;
+//! * [`ops`]: the operations, their shape rules and safe numeric semantics (a table in the
+//!   module documentation);
+//! * [`interp`]: evaluation of many programs on many networks in parallel, with common
+//!   sub-expression reuse;
+//! * [`variation`]: ramped half-and-half generation, one-point crossover, uniform subtree
+//!   mutation, `varOr` and tournament selection, as DEAP;
+//! * [`evolve`]: the paper's Algorithm 1 with seeded, resumable state and a hall of fame.
+//!
+//! All arithmetic is `f64`; statistics stored as `f32`/`f16` are widened when loaded.
+
+pub mod evolve;
+pub mod interp;
+mod linalg;
+pub mod ops;
+pub mod tensor;
+pub mod tree;
+pub mod variation;
+
+pub use evolve::{EvolveConfig, EvolveState, Evolver, GenStats, Individual};
+pub use interp::{eval_tensor, score_matrix, score_network, InMemory, InstanceSource, ToScalar};
+pub use linalg::{EIG_ZERO_RTOL, PIVOT_RTOL};
+pub use ops::Op;
+pub use tensor::{OpError, Tensor};
+pub use tree::{terminal_id, Node, Tree, MAX_HEIGHT, N_TERMINALS, TERMINALS};

@@ -1,0 +1,334 @@
+//! Task datasets on disk: a `manifest.json` and one safetensors shard per network, as written
+//! by `zcnas.eznas.shards` (format `zcnas-eznas-stats`, version 1).
+//!
+//! A shard holds tensors named `"<instance:03d>/<terminal>"` (F32, F16 or F64, row-major).
+//! Only the header is parsed when a shard is opened; each tensor is read when the interpreter
+//! needs it, with a positioned read (`pread`) of exactly its bytes, and converted to `f64`. The
+//! operating system's page cache keeps hot shards in memory, and the process holds only the
+//! tensors of the instances being evaluated, so resident memory stays far below the data size.
+//! (The crate forbids `unsafe`, which memory-mapping needs; positioned reads give the same
+//! no-bulk-copy behaviour, since values are converted to `f64` per instance anyway.)
+
+use crate::error::{CoreError, Result};
+use crate::gp::interp::InstanceSource;
+use crate::gp::tensor::Tensor;
+use crate::gp::tree::TERMINALS;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Value of the manifest's `format` field.
+pub const FORMAT: &str = "zcnas-eznas-stats";
+
+/// Largest safetensors header accepted (bytes).
+const MAX_HEADER: u64 = 100 << 20;
+
+fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> CoreError {
+    CoreError::InvalidParameter {
+        name: "stats_dir",
+        reason: format!("{what} {}: {e}", path.display()),
+    }
+}
+
+/// One network of a task dataset.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NetworkEntry {
+    /// Shard file name, relative to the dataset directory.
+    pub file: String,
+    /// Architecture string.
+    #[serde(default)]
+    pub arch: String,
+    /// Index in the search space's benchmark.
+    #[serde(default)]
+    pub index: Option<i64>,
+    /// Ground-truth values by key (e.g. `cifar10_test`).
+    #[serde(default)]
+    pub ground_truth: BTreeMap<String, Option<f64>>,
+    /// Number of instances in the shard.
+    pub n_instances: usize,
+}
+
+/// The parts of `manifest.json` the core reads (other fields are ignored).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    /// Must be [`FORMAT`].
+    pub format: String,
+    /// Must be 1.
+    pub version: u32,
+    /// Key of `ground_truth` used as the fitness target.
+    pub target: String,
+    /// Terminal names; must be the canonical 22.
+    pub terminals: Vec<String>,
+    /// The networks written so far.
+    pub networks: Vec<NetworkEntry>,
+}
+
+/// A task dataset directory with its manifest.
+#[derive(Debug, Clone)]
+pub struct TaskDataset {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+}
+
+impl TaskDataset {
+    /// Read and check `dir/manifest.json`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, "cannot read", e))?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| io_err(&path, "invalid manifest", e))?;
+        if manifest.format != FORMAT || manifest.version != 1 {
+            return Err(io_err(
+                &path,
+                "unsupported manifest",
+                format!(
+                    "format {:?} version {} (expected {FORMAT:?} version 1)",
+                    manifest.format, manifest.version
+                ),
+            ));
+        }
+        if manifest.terminals.iter().map(String::as_str).ne(TERMINALS) {
+            return Err(io_err(
+                &path,
+                "unexpected terminals in",
+                format!("{:?}; expected {TERMINALS:?}", manifest.terminals),
+            ));
+        }
+        Ok(Self { dir, manifest })
+    }
+
+    /// Number of networks.
+    pub fn len(&self) -> usize {
+        self.manifest.networks.len()
+    }
+
+    /// Whether there are no networks.
+    pub fn is_empty(&self) -> bool {
+        self.manifest.networks.is_empty()
+    }
+
+    /// Ground truth of every network under the manifest's `target` key; an error names the
+    /// first network without a finite value.
+    pub fn targets(&self) -> Result<Vec<f64>> {
+        let key = &self.manifest.target;
+        self.manifest
+            .networks
+            .iter()
+            .map(|n| match n.ground_truth.get(key) {
+                Some(Some(v)) if v.is_finite() => Ok(*v),
+                _ => Err(CoreError::InvalidParameter {
+                    name: "stats_dir",
+                    reason: format!(
+                        "network {} ({}) of {} has no finite ground truth {key:?}",
+                        n.file,
+                        n.arch,
+                        self.dir.display()
+                    ),
+                }),
+            })
+            .collect()
+    }
+
+    /// Open the shard of network `j`.
+    pub fn shard(&self, j: usize) -> Result<Shard> {
+        let entry = self.manifest.networks.get(j).ok_or(CoreError::UnknownId {
+            name: "network",
+            id: j,
+        })?;
+        Shard::open(self.dir.join(&entry.file), entry.n_instances)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dtype {
+    F16,
+    F32,
+    F64,
+}
+
+impl Dtype {
+    fn size(self) -> usize {
+        match self {
+            Self::F16 => 2,
+            Self::F32 => 4,
+            Self::F64 => 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct RawEntry {
+    dtype: String,
+    shape: Vec<usize>,
+    data_offsets: [u64; 2],
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    start: u64,
+    len: usize,
+}
+
+/// An open safetensors shard of one network; tensors are read on demand.
+#[derive(Debug)]
+pub struct Shard {
+    path: PathBuf,
+    file: File,
+    n_instances: usize,
+    entries: HashMap<String, Entry>,
+}
+
+impl Shard {
+    /// Open a shard and parse its header; `n_instances` comes from the manifest.
+    pub fn open(path: impl AsRef<Path>, n_instances: usize) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| io_err(&path, "cannot open", e))?;
+        let file_len = file
+            .metadata()
+            .map_err(|e| io_err(&path, "cannot stat", e))?
+            .len();
+        let mut n8 = [0u8; 8];
+        file.read_exact_at(&mut n8, 0)
+            .map_err(|e| io_err(&path, "cannot read the header of", e))?;
+        let n = u64::from_le_bytes(n8);
+        if n > MAX_HEADER || 8 + n > file_len {
+            return Err(io_err(
+                &path,
+                "corrupt safetensors header in",
+                format!("length {n}"),
+            ));
+        }
+        let mut header = vec![0u8; n as usize];
+        file.read_exact_at(&mut header, 8)
+            .map_err(|e| io_err(&path, "cannot read the header of", e))?;
+        let raw: HashMap<String, serde_json::Value> = serde_json::from_slice(&header)
+            .map_err(|e| io_err(&path, "invalid safetensors header in", e))?;
+        let data_start = 8 + n;
+        let mut entries = HashMap::with_capacity(raw.len());
+        for (name, value) in raw {
+            if name == "__metadata__" {
+                continue;
+            }
+            let e: RawEntry = serde_json::from_value(value)
+                .map_err(|e| io_err(&path, &format!("invalid entry {name:?} in"), e))?;
+            let dtype = match e.dtype.as_str() {
+                "F16" => Dtype::F16,
+                "F32" => Dtype::F32,
+                "F64" => Dtype::F64,
+                other => {
+                    return Err(io_err(
+                        &path,
+                        &format!("tensor {name:?} has unsupported dtype {other} in"),
+                        "use F16, F32 or F64",
+                    ))
+                }
+            };
+            let count = e
+                .shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .unwrap_or(usize::MAX);
+            let [lo, hi] = e.data_offsets;
+            let bytes = count.checked_mul(dtype.size());
+            if hi < lo || bytes != usize::try_from(hi - lo).ok() || data_start + hi > file_len {
+                return Err(io_err(
+                    &path,
+                    &format!("tensor {name:?} has inconsistent offsets in"),
+                    format!("{:?} for shape {:?}", e.data_offsets, e.shape),
+                ));
+            }
+            entries.insert(
+                name,
+                Entry {
+                    dtype,
+                    shape: e.shape,
+                    start: data_start + lo,
+                    len: count,
+                },
+            );
+        }
+        Ok(Self {
+            path,
+            file,
+            n_instances,
+            entries,
+        })
+    }
+
+    /// Read one tensor by name and convert it to `f64`.
+    pub fn read(&self, name: &str) -> Result<Tensor> {
+        let e = self.entries.get(name).ok_or_else(|| {
+            io_err(
+                &self.path,
+                &format!("no tensor {name:?} in"),
+                "the shard is incomplete",
+            )
+        })?;
+        let mut buf = vec![0u8; e.len * e.dtype.size()];
+        self.file
+            .read_exact_at(&mut buf, e.start)
+            .map_err(|err| io_err(&self.path, "cannot read", err))?;
+        let data: Vec<f64> = match e.dtype {
+            Dtype::F16 => buf
+                .chunks_exact(2)
+                .map(|b| f16_to_f64(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            Dtype::F32 => buf
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+            Dtype::F64 => buf
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+                .collect(),
+        };
+        Ok(Tensor {
+            shape: e.shape.clone(),
+            data,
+        })
+    }
+}
+
+impl InstanceSource for Shard {
+    fn n_instances(&self) -> usize {
+        self.n_instances
+    }
+    fn load(&self, inst: usize, term: u8) -> Result<Tensor> {
+        self.read(&format!("{inst:03}/{}", TERMINALS[usize::from(term)]))
+    }
+}
+
+/// IEEE half precision to `f64` (exact).
+pub fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h >> 15 == 1 { -1.0 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let frac = f64::from(h & 0x3ff);
+    match exp {
+        0 => sign * frac * 2f64.powi(-24),
+        31 if frac == 0.0 => sign * f64::INFINITY,
+        31 => f64::NAN,
+        e => sign * (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision() {
+        assert_eq!(f16_to_f64(0x3c00), 1.0);
+        assert_eq!(f16_to_f64(0xc000), -2.0);
+        assert_eq!(f16_to_f64(0x0001), 2f64.powi(-24));
+        assert_eq!(f16_to_f64(0x7bff), 65504.0);
+        assert_eq!(f16_to_f64(0x7c00), f64::INFINITY);
+        assert!(f16_to_f64(0x7e00).is_nan());
+    }
+}

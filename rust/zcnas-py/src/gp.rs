@@ -1,0 +1,263 @@
+//! Bindings of `zcnas_core::gp` and `zcnas_core::shards` (EZNAS).
+
+use crate::errors::PyRes;
+use crate::threads::detached;
+use numpy::PyUntypedArrayMethods;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
+use zcnas_core::gp::{
+    self, variation, EvolveConfig, EvolveState, Evolver, InMemory, Tensor, ToScalar, Tree,
+};
+use zcnas_core::shards::TaskDataset;
+use zcnas_core::CoreError;
+
+fn bad(name: &'static str, reason: String) -> CoreError {
+    CoreError::InvalidParameter { name, reason }
+}
+
+fn json_err(name: &'static str, e: &serde_json::Error) -> CoreError {
+    bad(name, format!("invalid JSON: {e}"))
+}
+
+/// One instance (`{terminal name: float64 array}`) as the interpreter's terminal table.
+fn instance(d: &Bound<'_, PyDict>) -> PyRes<Vec<Option<Arc<Tensor>>>> {
+    let mut terms: Vec<Option<Arc<Tensor>>> = vec![None; gp::N_TERMINALS];
+    for (k, v) in d.iter() {
+        let name: String = k.extract()?;
+        let id = gp::terminal_id(&name)
+            .ok_or_else(|| bad("instances", format!("unknown terminal {name:?}")))?;
+        let a: PyReadonlyArrayDyn<'_, f64> = v.extract()?;
+        let t = Tensor::new(a.shape().to_vec(), a.as_slice()?.to_vec())
+            .map_err(|e| bad("instances", e.0))?;
+        terms[usize::from(id)] = Some(Arc::new(t));
+    }
+    Ok(terms)
+}
+
+fn parse_all(exprs: &[String]) -> PyRes<Vec<Tree>> {
+    Ok(exprs
+        .iter()
+        .map(|e| Tree::parse(e))
+        .collect::<zcnas_core::Result<_>>()?)
+}
+
+/// `[(name, arity)]` of the 34 operations.
+#[pyfunction]
+fn eznas_ops() -> Vec<(&'static str, usize)> {
+    gp::Op::ALL
+        .iter()
+        .map(|op| (op.name(), op.arity()))
+        .collect()
+}
+
+/// `(canonical formula, height, terminal ids, number of nodes)` of a formula.
+#[pyfunction]
+fn eznas_parse(expr: &str) -> PyRes<(String, usize, Vec<u8>, usize)> {
+    let t = Tree::parse(expr)?;
+    Ok((t.to_string(), t.height(), t.terminals(), t.len()))
+}
+
+/// The root tensor of a formula on one instance; `ZcnasError` when an operation fails.
+#[pyfunction]
+fn eznas_eval_tensor<'py>(
+    py: Python<'py>,
+    expr: &str,
+    instance_: Bound<'py, PyDict>,
+) -> PyRes<Bound<'py, PyArrayDyn<f64>>> {
+    let tree = Tree::parse(expr)?;
+    let terms = instance(&instance_)?;
+    let table: gp::interp::Terminals = std::array::from_fn(|i| terms[i].clone());
+    let t = detached(py, || {
+        gp::eval_tensor(&tree, &table).map_err(|e| bad("program", format!("{expr}: {e}")))
+    })?;
+    let t = Arc::unwrap_or_clone(t);
+    Ok(t.data.into_pyarray(py).reshape(t.shape)?)
+}
+
+/// Network scores of each formula on in-memory instances (mean over instances of
+/// `to_scalar`; NaN where invalid).
+#[pyfunction]
+#[pyo3(signature = (exprs, instances, to_scalar = "mean"))]
+fn eznas_score_arrays<'py>(
+    py: Python<'py>,
+    exprs: Vec<String>,
+    instances: Vec<Bound<'py, PyDict>>,
+    to_scalar: &str,
+) -> PyRes<Bound<'py, PyArray1<f64>>> {
+    let ts: ToScalar = to_scalar.parse()?;
+    let trees = parse_all(&exprs)?;
+    let src = InMemory {
+        instances: instances.iter().map(instance).collect::<PyRes<_>>()?,
+    };
+    let refs: Vec<&Tree> = trees.iter().collect();
+    let s = detached(py, || {
+        gp::score_matrix(&refs, std::slice::from_ref(&src), ts)
+    })?;
+    Ok(s.into_pyarray(py))
+}
+
+/// Scores (programs x networks) of formulas on a task dataset directory; `networks` selects
+/// networks by position in the manifest (all by default).
+#[pyfunction]
+#[pyo3(signature = (exprs, stats_dir, to_scalar = "mean", networks = None))]
+fn eznas_score_stats<'py>(
+    py: Python<'py>,
+    exprs: Vec<String>,
+    stats_dir: std::path::PathBuf,
+    to_scalar: &str,
+    networks: Option<Vec<usize>>,
+) -> PyRes<Bound<'py, PyArray2<f64>>> {
+    let ts: ToScalar = to_scalar.parse()?;
+    let trees = parse_all(&exprs)?;
+    let ds = TaskDataset::open(&stats_dir)?;
+    let nets = networks.unwrap_or_else(|| (0..ds.len()).collect());
+    let refs: Vec<&Tree> = trees.iter().collect();
+    let s = detached(py, || {
+        gp::interp::score_matrix_with(&refs, nets.len(), ts, |j, f| f(&ds.shard(nets[j])?))
+    })?;
+    let (p, n) = (trees.len(), nets.len());
+    Ok(s.into_pyarray(py).reshape([p, n])?)
+}
+
+fn method(m: &str) -> PyRes<variation::GenMethod> {
+    Ok(match m {
+        "half" => variation::GenMethod::HalfAndHalf,
+        "full" => variation::GenMethod::Full,
+        "grow" => variation::GenMethod::Grow,
+        other => {
+            return Err(bad(
+                "method",
+                format!("expected 'half', 'full' or 'grow', got '{other}'"),
+            )
+            .into())
+        }
+    })
+}
+
+/// `n` random formulas of height `min_depth..=max_depth` (not checked for validity).
+#[pyfunction]
+#[pyo3(signature = (n, seed, min_depth = 2, max_depth = 6, method_ = "half"))]
+fn eznas_random_trees(
+    n: usize,
+    seed: u64,
+    min_depth: usize,
+    max_depth: usize,
+    method_: &str,
+) -> PyRes<Vec<String>> {
+    let m = method(method_)?;
+    if min_depth > max_depth || max_depth > variation::MAX_GEN_HEIGHT {
+        return Err(bad(
+            "max_depth",
+            format!(
+                "need min_depth <= max_depth <= {}",
+                variation::MAX_GEN_HEIGHT
+            ),
+        )
+        .into());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Ok((0..n)
+        .map(|_| variation::generate(&mut rng, min_depth, max_depth, m).to_string())
+        .collect())
+}
+
+/// One-point crossover of two formulas: both children.
+#[pyfunction]
+fn eznas_crossover(a: &str, b: &str, seed: u64) -> PyRes<(String, String)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (x, y) = variation::crossover(&mut rng, &Tree::parse(a)?, &Tree::parse(b)?);
+    Ok((x.to_string(), y.to_string()))
+}
+
+/// Uniform subtree mutation of a formula.
+#[pyfunction]
+#[pyo3(signature = (a, seed, min_depth = 0, max_depth = 5))]
+fn eznas_mutate(a: &str, seed: u64, min_depth: usize, max_depth: usize) -> PyRes<String> {
+    if max_depth > variation::MAX_GEN_HEIGHT {
+        return Err(bad(
+            "max_depth",
+            format!("must be at most {}", variation::MAX_GEN_HEIGHT),
+        )
+        .into());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Ok(variation::mutate(
+        &mut rng,
+        &Tree::parse(a)?,
+        min_depth,
+        max_depth.max(min_depth),
+    )
+    .to_string())
+}
+
+/// The EZNAS search (see `zcnas.eznas.evolve.evolve`); configuration and state are JSON.
+#[pyclass(module = "zcnas._native")]
+struct EznasEvolver {
+    inner: Evolver,
+}
+
+#[pymethods]
+impl EznasEvolver {
+    #[new]
+    #[pyo3(signature = (stats_dirs, config_json, state_json = None))]
+    fn new(
+        stats_dirs: Vec<std::path::PathBuf>,
+        config_json: &str,
+        state_json: Option<&str>,
+    ) -> PyRes<Self> {
+        let datasets = stats_dirs
+            .iter()
+            .map(TaskDataset::open)
+            .collect::<zcnas_core::Result<Vec<_>>>()?;
+        let inner = if let Some(s) = state_json {
+            let state: EvolveState =
+                serde_json::from_str(s).map_err(|e| json_err("checkpoint", &e))?;
+            Evolver::resume(state, datasets)?
+        } else {
+            let config: EvolveConfig =
+                serde_json::from_str(config_json).map_err(|e| json_err("config", &e))?;
+            Evolver::new(config, datasets)?
+        };
+        Ok(Self { inner })
+    }
+
+    /// Run the next generation; returns its summary as JSON.
+    fn step(&mut self, py: Python<'_>) -> PyRes<String> {
+        let inner = &mut self.inner;
+        let stats = detached(py, || inner.step())?;
+        Ok(serde_json::to_string(&stats).map_err(|e| json_err("stats", &e))?)
+    }
+
+    /// The full state (checkpoint) as JSON.
+    fn state_json(&self) -> PyRes<String> {
+        Ok(serde_json::to_string(self.inner.state()).map_err(|e| json_err("state", &e))?)
+    }
+
+    #[getter]
+    fn next_generation(&self) -> usize {
+        self.inner.state().next_generation
+    }
+
+    #[getter]
+    fn done(&self) -> bool {
+        self.inner.is_done()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(eznas_ops, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_eval_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_score_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_score_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_random_trees, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_crossover, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_mutate, m)?)?;
+    m.add_class::<EznasEvolver>()?;
+    m.add("EZNAS_TERMINALS", gp::TERMINALS.to_vec())?;
+    Ok(())
+}
