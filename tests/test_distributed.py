@@ -57,6 +57,23 @@ def test_local_backend_equals_in_process_and_skips_stored(tmp_path, torch_one_th
     assert rec.seed == 3 and rec.batch_size == 30 and rec.input_kind == "cifar10-real"
 
 
+def test_stored_scores_come_with_ground_truth_for_the_analysis(tmp_path, torch_one_thread):
+    from zcnas.analysis import load_tasks
+    from zcnas.bench import load_nb201
+    from zcnas.spaces import macro
+
+    with ScoreStore(tmp_path / "s.db") as st:
+        score_architectures("nb201", ARCHS, ["params", "flops"], dataset="cifar100", store=st)
+        score_architectures("macro", ["22212202", "00000000", "11111111"], ["params"], store=st)
+        (task,) = [t for t in load_tasks(st) if t.space == "nasbench201"]
+        gt = st.ground_truth_frame()
+    acc = load_nb201().test_accuracy("cifar100")
+    assert task.task == "cifar100" and sorted(task.proxies) == ["flops", "params"]
+    np.testing.assert_array_equal(task.truth, acc[[int(a) for a in task.archs]])
+    m = gt[gt.space == "nasbench_macro"].set_index("arch")["value"]
+    assert m["22212202"] == pytest.approx(macro.load_macro().query("22212202"))
+
+
 def test_bad_arguments(tmp_path):
     with ScoreStore(tmp_path / "s.db") as st:
         with pytest.raises(ZcnasError, match="workers"):

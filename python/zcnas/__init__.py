@@ -1,8 +1,11 @@
 """zcnas: zero-cost neural architecture search with a Rust core.
 
-The package grows capability by capability; today it offers exact, fast rank statistics
-(:mod:`zcnas.stats`), rank aggregation of several proxies (:mod:`zcnas.rankagg`) and the
-embedded NAS-Bench-201 ground truth (:mod:`zcnas.bench`).
+Exact, fast rank statistics (:mod:`zcnas.stats`) and rank aggregation (:mod:`zcnas.rankagg`)
+are imported with the package; the rest loads on import of its module: embedded benchmarks
+and the score store (:mod:`zcnas.bench`), search spaces and supernets (:mod:`zcnas.spaces`),
+the proxy engine (:mod:`zcnas.proxies`), analyses (:mod:`zcnas.analysis`), EZNAS
+(:mod:`zcnas.eznas`), search (:mod:`zcnas.search`) and parallel scoring
+(:mod:`zcnas.distributed`). Every score is higher = better.
 
 Threads: the Rust core runs its parallel work on its own pool of ``ZCNAS_NUM_THREADS`` threads
 (default: all cores), resizable with :func:`set_num_threads`. It is separate from

@@ -1,8 +1,10 @@
 """The ``zcnas`` command.
 
 ``zcnas demo`` shows the library on embedded real data; ``zcnas bench`` reads the embedded
-benchmark tables; ``zcnas store`` imports, summarises and exports a score store. Errors in the
-input are reported on one line (``error: ...``, exit status 2) without a traceback.
+benchmark tables; ``zcnas store`` imports, summarises and exports a score store; ``zcnas score``
+scores architectures (in parallel with ``--workers``/``--backend``). ``zcnas analyze``,
+``zcnas eznas`` and ``zcnas search`` are registered by their feature modules (below). Errors
+in the input are reported on one line (``error: ...``, exit status 2) without a traceback.
 """
 
 from __future__ import annotations

@@ -131,6 +131,35 @@ class ArchScorer:
         )
         return {p: float(v) for p, v in scores.items()}, time.perf_counter() - t0
 
+    def ground_truth_rows(self, archs: Sequence[Any]) -> list[dict[str, Any]]:
+        """Store rows (:meth:`zcnas.bench.ScoreStore.put_ground_truth_many`) with the embedded
+        benchmark's test accuracy (%) of ``archs`` on this scorer's dataset (metric
+        ``test_accuracy``), so that ``zcnas analyze`` finds the task of the stored scores."""
+        if self.space == "nb201":
+            from zcnas.bench import load_nb201
+            from zcnas.spaces import nb201
+
+            acc = load_nb201().test_accuracy(self.dataset)
+            values = [float(acc[nb201.to_index(a)]) for a in archs]
+            source = "NAS-Bench-201 (embedded), test accuracy"
+        else:
+            from zcnas.spaces.macro import load_macro
+
+            table = load_macro()
+            values = [float(table.query(self.key(a))) for a in archs]
+            source = "NAS-Bench-Macro (embedded), mean test accuracy"
+        return [
+            {
+                "space": self.space_key,
+                "task": self.dataset,
+                "arch": self.key(a),
+                "metric": "test_accuracy",
+                "value": v,
+                "source": source,
+            }
+            for a, v in zip(archs, values, strict=True)
+        ]
+
     def rows(self, key: str, scores: dict[str, float], elapsed: float) -> list[dict[str, Any]]:
         """Store rows (:meth:`zcnas.bench.ScoreStore.put_many`) for one scored architecture."""
         _, x, _ = self._setup()
@@ -169,9 +198,10 @@ def score_architectures(
 
     Every network is built with PyTorch's default initialisation seeded by ``seed`` and scored
     on the same minibatch (see :class:`ArchScorer`). With a :class:`~zcnas.bench.ScoreStore`,
-    each score is written with its provenance right after its architecture, and stored scores
-    are skipped. :mod:`zcnas.distributed` runs the same work over many processes or a Ray
-    cluster.
+    each score is written with its provenance right after its architecture, stored scores are
+    skipped, and the benchmark's test accuracy of ``archs`` is stored as ground truth (metric
+    ``test_accuracy``) for ``zcnas analyze``. :mod:`zcnas.distributed` runs the same work over
+    many processes or a Ray cluster.
 
     Args:
         space: ``nb201`` or ``macro``.
@@ -200,6 +230,7 @@ def score_architectures(
             )
         }
         todo = [(a, k) for a, k in todo if k in missing]
+        store.put_ground_truth_many(scorer.ground_truth_rows(archs))
     results: dict[str, dict[str, float]] = {}
     for arch, k in progress(todo) if progress else todo:
         scores, elapsed = scorer(arch)

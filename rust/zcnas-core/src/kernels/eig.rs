@@ -1,4 +1,5 @@
-//! Eigenvalues of a symmetric matrix by the cyclic Jacobi method in round-robin order.
+//! Eigenvalues of a symmetric matrix: Householder tridiagonalisation + implicit QL (default),
+//! or the cyclic Jacobi method in round-robin order (high relative accuracy).
 
 use super::{check_finite, check_square};
 use crate::error::{CoreError, Result};
@@ -120,7 +121,7 @@ const MAX_QL_ITERATIONS: usize = 60;
 
 /// Eigenvalues of the symmetric `n` x `n` matrix `a` (row-major, exactly symmetric): Householder
 /// reduction to a tridiagonal `(d, e)`, then the implicit QL iteration.
-fn tridiagonal_ql(mut a: Vec<f64>, n: usize) -> Result<Vec<f64>> {
+pub(crate) fn tridiagonal_ql(mut a: Vec<f64>, n: usize) -> Result<Vec<f64>> {
     let mut d = vec![0.0; n];
     let mut e = vec![0.0; n]; // e[i] couples d[i] and d[i + 1]
     let mut v = vec![0.0; n];

@@ -24,8 +24,16 @@ pub fn slogdet(a: &[f64], rows: usize, cols: usize) -> Result<(f64, f64)> {
     if a.iter().any(|v| !v.is_finite()) {
         return Ok((f64::NAN, f64::NAN));
     }
-    let n = rows;
-    let mut m = a.to_vec();
+    let (sign, logdet, _) = lu_slogdet(a.to_vec(), rows, 0.0);
+    Ok((sign, logdet))
+}
+
+/// `(sign, ln|det|, singular)` of the finite row-major `n` x `n` matrix `m` by LU with partial
+/// pivoting (the first row with the largest `|a_ik|`, as LAPACK's `getrf`); the rows below the
+/// pivot are eliminated in parallel for large matrices. A pivot of magnitude at most `tol`
+/// (or exactly 0) stops the factorisation: `(0.0, -inf, true)`. Shared by [`slogdet`]
+/// (`tol = 0`) and the EZNAS `Det`/`LogDet` operations (a relative pivot threshold).
+pub(crate) fn lu_slogdet(mut m: Vec<f64>, n: usize, tol: f64) -> (f64, f64, bool) {
     let mut sign = 1.0f64;
     let mut logdet = 0.0f64;
     for k in 0..n {
@@ -39,8 +47,8 @@ pub fn slogdet(a: &[f64], rows: usize, cols: usize) -> Result<(f64, f64)> {
                 p = i;
             }
         }
-        if best == 0.0 {
-            return Ok((0.0, f64::NEG_INFINITY));
+        if best <= tol || best == 0.0 {
+            return (0.0, f64::NEG_INFINITY, true);
         }
         if p != k {
             for c in k..n {
@@ -70,7 +78,7 @@ pub fn slogdet(a: &[f64], rows: usize, cols: usize) -> Result<(f64, f64)> {
             bottom.chunks_mut(n).for_each(eliminate);
         }
     }
-    Ok((sign, logdet))
+    (sign, logdet, false)
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 
 mod codes;
 mod corr;
-mod eig;
-mod lu;
+pub(crate) mod eig;
+pub(crate) mod lu;
 mod zico;
 
 pub use codes::{count_unique_rows, hamming_kernel, PackedCodes};
