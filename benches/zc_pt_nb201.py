@@ -187,8 +187,9 @@ def _report_search(out: Path, lines: list[str]) -> None:
         "",
         "Errors are 100 - test accuracy (%) from the embedded NB201 table (mean over the "
         "benchmark's training seeds), mean ± std over search seeds (std with ddof=0). "
-        "Time = proposal + validation wall time per seed on the shared 2-core machine "
-        "(one torch thread, heavily loaded: load average 9-15 during the runs; noisy).",
+        "Time = proposal + validation wall time per seed, one torch thread, on the 2-core "
+        "machine with one other benchmark process (the synflow rows: heavily loaded, load "
+        "average 9-15; noisy).",
         "",
         "| method (proxy) | supernet | N | V | B | seeds | C10 | C100 | IN16-120 | "
         "rank C10 | unique cand. | time/seed | paper C10 / C100 / IN16 |",
@@ -369,14 +370,16 @@ def report(out: Path) -> str:
     lines = [
         "## Zero-Cost-PT (issue 7)",
         "",
-        "`benches/zc_pt_nb201.py` (raw JSON in `/work/notes/zc-pt-runs/`). Data: the 30 real "
+        "`benches/zc_pt_nb201.py` (raw JSON written to `--out`). Data: the 30 real "
         "CIFAR-10 images zcnas ships; every minibatch is a fresh random-crop (4-pixel padding) "
         "and horizontal-flip augmentation of them (the reference's training augmentation), one "
         "per discretisation step and V fixed ones for validation. Proxies: nwot = the "
         "reference's eval-mode `jacob` (modules hooked by class name), synflow = the engine's "
-        "NASLib flavor. Departures forced by the machine (2 shared cores, load 9-15): the NB201 "
-        "supernet has 1 cell per stage (C=16) instead of 5 (stand-alone networks in validation "
-        "are the benchmark's C=16, N=5), batch 30 instead of 256, V=10 instead of 100.",
+        "NASLib flavor, grad_norm = the engine's default flavor. Departures forced by the "
+        "2-core CPU: the NB201 supernet has 1 cell per stage (C=16) instead of 5 (stand-alone "
+        "networks in validation are the benchmark's C=16, N=5) and the batch is 30 instead of "
+        "256; V = 100 as the paper (augmented batches) for the nwot headline row, V = 10 "
+        "elsewhere.",
         "",
     ]
     _report_search(out, lines)
