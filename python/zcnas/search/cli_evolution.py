@@ -32,7 +32,12 @@ def _common(p: argparse.ArgumentParser, *, proxies_default: str | None) -> None:
         default=None,
         help="accuracy a query returns (default: valid where the table has it, else test)",
     )
-    p.add_argument("--proxies", default=proxies_default, help="comma-separated proxy names")
+    p.add_argument(
+        "--proxies",
+        default=proxies_default,
+        help="comma-separated proxy names (aznas default: AZ-NAS's four with --proxy-source "
+        "live; nwot,synflow,jacov,flops from the tables, which do not store AZ-NAS's proxies)",
+    )
     p.add_argument(
         "--proxy-source",
         choices=("table", "live"),
