@@ -94,3 +94,21 @@ def test_bad_arguments_raise(task):
         C.heatmap_frame(pd.DataFrame({"task": [], "proxy": []}), "spearman")
     with pytest.raises(ZcnasError, match="finite"):
         TaskData("s", "t", ["0", "1", "2"], ["p"], [[1.0], [np.nan], [2.0]], [1, 2, 3])
+
+
+def test_best_ranking_at_k_against_a_direct_definition(synth):
+    t = synth(n=300, seed=4)
+    df = C.best_ranking_at_k([t], ks=(1, 5, 25)).set_index("proxy")
+    true_rank = ss.rankdata(-t.truth) - 1  # 0 = best
+    for j, p in enumerate(t.proxies):
+        for k in (1, 5, 25):
+            top = np.argsort(-t.scores[:, j], kind="stable")[:k]
+            assert df.loc[p, f"best_ranking@{k}"] == pytest.approx(true_rank[top].min() / t.n)
+    assert (
+        df.loc["exact", ["best_ranking@1", "best_ranking@5", "best_ranking@25"]].tolist()
+        == [0.0] * 3
+    )  # its top 1 is the best architecture
+    # the anti-proxy's top k are the k worst: the best of them has rank n - k
+    assert df.loc["anti", "best_ranking@25"] == pytest.approx((t.n - 25) / t.n)
+    with pytest.raises(ZcnasError, match="ks"):
+        C.best_ranking_at_k([t], ks=(0,))

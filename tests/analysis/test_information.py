@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from zcnas.analysis import TaskData
@@ -104,3 +105,14 @@ def test_sampling_and_errors(task):
         I.discretize([1.0, 2.0], 2, "kmeans")
     with pytest.raises(ZcnasError, match="finite"):
         I.discretize([1.0, np.nan])
+
+
+def test_top_restricts_the_curves_to_the_best_architectures(task):
+    best = np.sort(np.argsort(-task.truth, kind="stable")[:150])
+    top = I.entropy_curves(task, top=150, n_sample=None, n_random=5, max_exhaustive=0)
+    ref = I.entropy_curves(task.subset(best), n_sample=None, n_random=5, max_exhaustive=0)
+    pd.testing.assert_frame_equal(top, ref)
+    full = I.entropy_curves(task, n_sample=None, n_random=5, max_exhaustive=0)
+    assert top["greedy"].iloc[0] < full["greedy"].iloc[0]  # fewer bins of a narrower range
+    with pytest.raises(ZcnasError, match="top"):
+        I.entropy_curves(task, top=1)

@@ -3,6 +3,8 @@
 * :func:`correlations` / :func:`correlation_table`: Spearman, Kendall tau-b, Pearson, top-k
   precision and top-k% Kendall of every proxy against the ground truth, with percentile
   bootstrap confidence intervals (architectures resampled with replacement).
+* :func:`best_ranking_at_k`: Suite-Zero's BestRanking@K (Appendix, Figure 9): the best true
+  rank among a proxy's top K architectures, as a fraction of the task (lower = better).
 * :func:`heatmap_frame`: one statistic as a proxy x task table with rows and columns ordered
   by their mean, as in the Suite-Zero heat maps (ascending: the best proxy is the last row).
 * :func:`proxy_correlation` / :func:`mean_proxy_correlation`: proxy-vs-proxy matrices per
@@ -30,6 +32,7 @@ from zcnas.exceptions import ZcnasError
 __all__ = [
     "METRICS",
     "benchmark_similarity",
+    "best_ranking_at_k",
     "correlation_table",
     "correlations",
     "heatmap_frame",
@@ -123,6 +126,35 @@ def correlation_table(
     if not frames:
         raise ZcnasError("no tasks to analyse")
     return pd.concat(frames, ignore_index=True)
+
+
+def best_ranking_at_k(tasks: Sequence[TaskData], ks: Sequence[int] = (5, 25, 100)) -> pd.DataFrame:
+    """NAS-Bench-Suite-Zero's BestRanking@K of every proxy on every task: with ``M``
+    architectures, ``r_i`` the 0-based true rank of architecture ``i`` (0 = highest ground
+    truth; average ranks for ties) and ``A_K`` the ``K`` architectures the proxy scores highest
+    (ties broken by the lower row, as :func:`zcnas.stats.top_k_precision`),
+    ``BestRanking@K = min_{i in A_K} r_i / M``. **Lower = better**: 0 means the proxy's top K
+    contains the best architecture. The paper writes ``A_K = {a_i | n_i < K M}`` but reports
+    K = 5, 25, 100 beside Precision@K, whose K counts architectures; K counts architectures here.
+
+    Returns:
+        One row per (task, proxy) with ``task``, ``proxy`` and ``best_ranking@K`` per K.
+    """
+    ks = [int(k) for k in ks]
+    if not ks or any(k < 1 for k in ks):
+        raise ZcnasError(f"ks must be positive integers, got {ks}")
+    rows = []
+    for t in tasks:
+        r = stats.rankdata(-t.truth) - 1.0
+        for j, p in enumerate(t.proxies):
+            order = np.argsort(-t.scores[:, j], kind="stable")
+            row: dict[str, object] = {"task": t.label, "proxy": p}
+            for k in ks:
+                row[f"best_ranking@{k}"] = float(r[order[: min(k, t.n)]].min()) / t.n
+            rows.append(row)
+    if not rows:
+        raise ZcnasError("no tasks to analyse")
+    return pd.DataFrame(rows)
 
 
 def heatmap_frame(table: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame:

@@ -236,8 +236,13 @@ def entropy_curves(
     max_exhaustive: int = 13,
     seed: int = 0,
     base: float = 2.0,
+    top: int | None = None,
 ) -> pd.DataFrame:
     """Suite-Zero Figure 4 (bottom): ``H(y | z_1..z_k)`` against ``k`` for three orderings.
+
+    With ``top=1000`` the curves are computed on the 1,000 architectures of highest ground
+    truth only (Suite-Zero Figure 16, bottom: how well proxies tell the best architectures
+    apart); ``n_sample`` then samples from those.
 
     Args:
         task: The task.
@@ -249,11 +254,17 @@ def entropy_curves(
             (2^k subsets); otherwise the ``exhaustive`` column is NaN.
         seed: Seed of the sample and the random orderings.
         base: Logarithm base (2 = bits).
+        top: Keep only this many architectures of highest ground truth first (None: all).
 
     Returns:
         Rows ``k = 0..K`` with ``random``, ``random_std``, ``greedy``, ``greedy_proxy`` (the
         proxy added at step k), ``exhaustive`` and ``exhaustive_set`` ("a+b+c").
     """
+    if top is not None:
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 2:
+            raise ZcnasError(f"top must be an integer >= 2, got {top!r}")
+        if top < task.n:
+            task = task.subset(np.sort(np.argsort(-task.truth, kind="stable")[: int(top)]))
     t = _sample(task, n_sample, seed)
     z, y = _codes(t, strategy, n_bins)
     k = len(t.proxies)

@@ -126,8 +126,10 @@ def run_analysis(
     """Run the analyses of :class:`AnalysisConfig` ``steps`` on tasks; no files written.
 
     Tables (keys of ``result.tables``): ``tasks``, ``correlations`` (long, with CIs),
-    ``spearman`` (heat-map order), ``average_ranks``, ``profile``, ``proxy_correlation``,
-    ``benchmark_similarity``, ``entropy_curves`` (+ ``entropy_curves_percentile``),
+    ``spearman`` (heat-map order), ``best_ranking`` (BestRanking@5/25/100, lower = better),
+    ``average_ranks``, ``profile``, ``proxy_correlation``, ``benchmark_similarity``,
+    ``entropy_curves`` (+ ``entropy_curves_percentile``; ``entropy_curves_top1000[...]`` on
+    the 1,000 best architectures of tasks with more),
     ``information_gain`` (pairwise, long), ``bias``, ``debias``, ``surrogate`` (per trial),
     ``surrogate_summary``, ``importance``, ``ablation``, ``ensembles``, ``best_ensembles``.
     """
@@ -174,6 +176,7 @@ def run_analysis(
         )
         res.tables["correlations"] = corr
         res.tables["spearman"] = _corr.heatmap_frame(corr, "spearman")
+        res.tables["best_ranking"] = _corr.best_ranking_at_k(tasks)
     if "profiles" in steps:
 
         def prof() -> None:
@@ -220,6 +223,18 @@ def run_analysis(
                     gains.append(long)
                 suffix = "" if strat == "sturges" else f"_{strat}"
                 res.tables[f"entropy_curves{suffix}"] = pd.concat(curves, ignore_index=True)
+                top = [  # Suite-Zero Figure 16 (bottom): the 1,000 best architectures only
+                    _info.entropy_curves(
+                        t, strategy=strat, n_sample=None, n_random=cfg.entropy_random,
+                        max_exhaustive=0, seed=cfg.seed, top=1000,
+                    )
+                    for t in tasks
+                    if t.n > 1000
+                ]  # fmt: skip
+                if top:
+                    res.tables[f"entropy_curves_top1000{suffix}"] = pd.concat(
+                        top, ignore_index=True
+                    )
                 res.tables[f"information_gain{suffix}"] = pd.concat(gains, ignore_index=True)
 
         _timed(res, "information", info, log)
