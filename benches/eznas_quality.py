@@ -20,8 +20,8 @@ per task (``--cache`` prefix), so an interrupted run continues and tasks can run
 
 Run::
 
-    .venv/bin/python benches/eznas_quality.py --stats /work/eznas-data/nb201-* \
-        --program /work/eznas-data/best_program.json --cache /work/eznas-data/quality
+    .venv/bin/python benches/eznas_quality.py --stats eznas_stats/nb201-* \
+        --program eznas_stats/best_program.json --cache eznas_stats/quality
 
 The paper reports Kendall tau 0.65 / 0.65 / 0.61 for EZNAS-A on the full NB201 space.
 """

@@ -14,7 +14,7 @@ task dataset. The best program is saved to ``--out``.
 
 Run::
 
-    .venv/bin/python benches/eznas_search.py --root /work/eznas-data [--collect] [--seed 0]
+    .venv/bin/python benches/eznas_search.py --root eznas_stats [--collect] [--seed 0]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def collect(root: Path, nets: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--root", default="/work/eznas-data")
+    ap.add_argument("--root", default="eznas_stats")
     ap.add_argument("--collect", action="store_true", help="collect missing datasets first")
     ap.add_argument("--nets", type=int, default=80)
     ap.add_argument("--seed", type=int, default=0)

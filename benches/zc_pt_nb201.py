@@ -1,8 +1,8 @@
 """Zero-Cost-PT benchmarks: NB201 / NAS-Bench-Macro / DARTS searches and the NB201
 operation-scoring analysis, on the 30 real CIFAR-10 images zcnas ships.
 
-Each part writes a JSON file into ``--out`` (default ``/work/notes/zc-pt-runs``); ``report``
-turns them into the Markdown section ``/work/notes/zc-pt-results.md``. Parts run independently,
+Each part writes a JSON file into ``--out`` (default ``zc_pt_runs``); ``report``
+turns them into the Markdown section ``OUT/zc-pt-results.md``. Parts run independently,
 so they can share a slow machine in separate processes::
 
     python benches/zc_pt_nb201.py search --proxy nwot --seeds 0,1,2,3 --proposals 10 --validate 10
@@ -391,7 +391,7 @@ def report(out: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="/work/notes/zc-pt-runs")
+    ap.add_argument("--out", default="zc_pt_runs")
     ap.add_argument("--threads", type=int, default=1)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("search")
@@ -432,7 +432,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     if a.cmd == "report":
         text = report(Path(a.out))
-        Path("/work/notes/zc-pt-results.md").write_text(text)
+        (Path(a.out) / "zc-pt-results.md").write_text(text)
         print(text)
         return
     {"search": cmd_search, "analysis": cmd_analysis, "macro": cmd_macro, "darts": cmd_darts}[a.cmd](
