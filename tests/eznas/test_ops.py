@@ -4,6 +4,8 @@ singular matrices)."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -79,7 +81,7 @@ def test_the_table_has_34_operations_matching_the_reference() -> None:
 
 @pytest.mark.parametrize("op", UNARY)
 def test_unary_matches_reference(op: str) -> None:
-    rng = np.random.default_rng(abs(hash(op)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(op.encode()))
     for shape in UNARY_SHAPES:
         for kind in ("normal", "edge", "sign", "int"):
             a = values(rng, shape, kind)
@@ -89,7 +91,7 @@ def test_unary_matches_reference(op: str) -> None:
 
 @pytest.mark.parametrize("op", BINARY)
 def test_binary_matches_reference(op: str) -> None:
-    rng = np.random.default_rng(abs(hash(op)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(op.encode()))
     for sa, sb in BINARY_SHAPES:
         for kind in ("normal", "edge", "int"):
             a, b = values(rng, sa, kind), values(rng, sb, kind)

@@ -88,7 +88,16 @@ def _matmul(a: Array, b: Array) -> Array:
     work = float(np.prod(batch, dtype=np.float64)) * sa[-2] * sa[-1] * sb[-1]
     if work > MAX_WORK:
         raise OpFailure("MatMul too large")
-    return _check(np.matmul(a, b))
+    if np.isfinite(a).all() and np.isfinite(b).all():
+        return _check(np.matmul(a, b))
+    # IEEE products summed (0 * inf = NaN), as the core computes them: BLAS kernels may skip
+    # zero operands and turn such a NaN into an infinity, depending on the library.
+    out = (np.reshape(a, sa)[..., :, :, None] * np.reshape(b, sb)[..., None, :, :]).sum(axis=-2)
+    if b.ndim == 1:
+        out = out[..., 0]
+    if a.ndim == 1:
+        out = out[..., 0, :] if b.ndim > 1 else out[..., 0]
+    return _check(out)
 
 
 def _lu_slogdet(m: Array) -> tuple[float, float, bool]:
