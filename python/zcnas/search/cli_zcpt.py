@@ -16,15 +16,7 @@ import argparse
 import json
 from typing import Any
 
-_ORDERS = (
-    "fixed",
-    "reverse",
-    "random",
-    "global-op-iter",
-    "global-op-once",
-    "global-edge-iter",
-    "global-edge-once",
-)
+from zcnas.search import ZC_PT_METHODS, ZC_PT_ORDERS
 
 
 def register(subparsers: Any) -> None:
@@ -35,10 +27,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--space", choices=("nb201", "macro", "darts"), default="nb201")
     p.add_argument("--proxy", default="nwot", help="proxy name (default nwot, eval-mode jacob)")
     p.add_argument("--flavor", help="proxy flavor (nwot: zcpt (default), naslib, ...)")
-    p.add_argument("--method", choices=("zc-pt", "disc-zc"), default="zc-pt")
+    p.add_argument("--method", choices=ZC_PT_METHODS, default="zc-pt")
     p.add_argument("--proposals", type=int, default=10, help="N proposal iterations (10)")
     p.add_argument("--validate", type=int, default=100, help="V validation minibatches (100)")
-    p.add_argument("--order", choices=_ORDERS, default="random", help="edge order (random)")
+    p.add_argument("--order", choices=ZC_PT_ORDERS, default="random", help="edge order (random)")
     p.add_argument("--seeds", default="0", help="comma-separated search seeds (0)")
     p.add_argument("--batch-size", type=int, help="images per minibatch (default: all 30)")
     p.add_argument("--no-augment", action="store_true", help="no crop/flip augmentation")

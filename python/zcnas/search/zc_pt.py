@@ -62,6 +62,7 @@ from torch import nn
 
 from zcnas import kernels, stats
 from zcnas.exceptions import ZcnasError
+from zcnas.search import ZC_PT_METHODS, ZC_PT_ORDERS
 from zcnas.spaces import nb201
 from zcnas.spaces.supernet import Supernet, build_supernet
 
@@ -86,17 +87,9 @@ __all__ = [
 ]
 
 #: Edge discretisation orders.
-ORDERS = (
-    "fixed",
-    "reverse",
-    "random",
-    "global-op-iter",
-    "global-op-once",
-    "global-edge-iter",
-    "global-edge-once",
-)
+ORDERS = ZC_PT_ORDERS
 #: Operation scoring functions.
-METHODS = ("zc-pt", "disc-zc")
+METHODS = ZC_PT_METHODS
 #: Store names of the spaces.
 SPACE_KEYS = {"nb201": "nasbench201", "macro": "nasbench_macro", "darts": "darts"}
 _CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
