@@ -27,16 +27,6 @@ ENSEMBLE = ["nwot", "synflow", "jacov", "flops"]
 
 
 @pytest.fixture(scope="module")
-def space():
-    return SearchSpace.nb201("suite_zero")
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    return Oracle("nb201", "cifar10", "valid")
-
-
-@pytest.fixture(scope="module")
 def ens():
     return TableProxies(ENSEMBLE)
 

@@ -14,19 +14,9 @@ from zcnas.bench import load_suite_zero_nb201
 from zcnas.cli import main
 from zcnas.search.evolution import random_search
 from zcnas.search.predictor import _features, fit_gbdt, predictor_search
-from zcnas.search.problem import Oracle, SearchSpace, TableProxies
+from zcnas.search.problem import TableProxies
 
 SEEDS = range(6)
-
-
-@pytest.fixture(scope="module")
-def space():
-    return SearchSpace.nb201("suite_zero")
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    return Oracle("nb201", "cifar10", "valid")
 
 
 @pytest.fixture(scope="module")

@@ -48,13 +48,14 @@ serialised) but not across ``fork``: open a new one in the child.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import numbers
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -461,6 +462,24 @@ class ScoreStore:
             self._db()
             return self._integrity()
 
+    @contextlib.contextmanager
+    def _transaction(self, action: str = "writing to") -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` .. ``COMMIT`` under the store's lock, rolled back on any
+        exception; SQLite errors become a ``ZcnasError`` naming the store and ``action``."""
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                raise ZcnasError(f"{action} score store {self.path} failed: {e}") from None
+
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             conn = self._db()
@@ -608,22 +627,11 @@ class ScoreStore:
         truth.sort(key=lambda r: (r[0], r[1], r[3], r[2]))
         if not scores and not truth:
             return 0
-        with self._lock:
-            conn = self._db()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    if scores:
-                        conn.executemany(self._PUT_SQL, scores)
-                    if truth:
-                        conn.executemany(self._GT_SQL, truth)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as e:
-                raise ZcnasError(f"writing to score store {self.path} failed: {e}") from None
+        with self._transaction() as conn:
+            if scores:
+                conn.executemany(self._PUT_SQL, scores)
+            if truth:
+                conn.executemany(self._GT_SQL, truth)
         return len(scores) + len(truth)
 
     def _gt_row(self, row: Mapping[str, Any], created_at: str) -> tuple[Any, ...]:
@@ -734,26 +742,15 @@ class ScoreStore:
         key = (_key("space", space), _key("task", task), _key("arch", arch))
         key += (_key("flavor", flavor),)
         names = ",".join(_key("proxy", p) for p in proxies)
-        with self._lock:
-            conn = self._db()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute(
-                        "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
-                        "ON CONFLICT (space, task, flavor, arch) DO UPDATE SET "
-                        "proxies=excluded.proxies, error=excluded.error, "
-                        "attempts=attempts + 1, zcnas_version=excluded.zcnas_version, "
-                        "created_at=excluded.created_at",
-                        (*key, names, str(error), self._version, _now()),
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as e:
-                raise ZcnasError(f"writing to score store {self.path} failed: {e}") from None
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (space, task, flavor, arch) DO UPDATE SET "
+                "proxies=excluded.proxies, error=excluded.error, "
+                "attempts=attempts + 1, zcnas_version=excluded.zcnas_version, "
+                "created_at=excluded.created_at",
+                (*key, names, str(error), self._version, _now()),
+            )
 
     def failures(
         self, space: str | None = None, task: str | None = None, *, flavor: str | None = None
@@ -786,25 +783,11 @@ class ScoreStore:
         """
         key = (_key("space", space), _key("task", task), _key("flavor", flavor))
         sql = "DELETE FROM failures WHERE space=? AND task=? AND flavor=?"
-        with self._lock:
-            conn = self._db()
-            try:
-                if archs is None:
-                    return conn.execute(sql, key).rowcount
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    n = sum(
-                        conn.execute(sql + " AND arch=?", (*key, _key("arch", a))).rowcount
-                        for a in archs
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                return n
-            except sqlite3.Error as e:
-                raise ZcnasError(f"deleting from score store {self.path} failed: {e}") from None
+        keys = None if archs is None else [_key("arch", a) for a in archs]
+        with self._transaction("deleting from") as conn:
+            if keys is None:
+                return conn.execute(sql, key).rowcount
+            return sum(conn.execute(sql + " AND arch=?", (*key, a)).rowcount for a in keys)
 
     # ------------------------------------------------------------------ point reads
 
