@@ -35,6 +35,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
+    ap.add_argument(
+        "--others",
+        action="store_true",
+        help="also time every other registered proxy alone (default flavors; AZ-NAS's four "
+        "together, as they share one pass)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     console = Console()
@@ -75,6 +81,25 @@ def main() -> None:
     table.add_row("[b]one shared call", f"{shared / n * 1e3:.0f}")
     console.print(table)
     console.print(f"shared / separate = {shared / separate:.1%} (issue target: at most 40%)")
+    others: dict[str, float] = {}
+    if args.others:
+        groups = [[p] for p in proxies.list_proxies() if p not in names and not p.startswith("az_")]
+        groups.append([p for p in proxies.list_proxies() if p.startswith("az_")])
+        for group in groups:
+            total = 0.0
+            for a in archs:
+                torch.manual_seed(int(a))
+                model = nb201.build(int(a), C=16, N=5, num_classes=10)
+                t = time.perf_counter()
+                proxies.score(model, x, y, proxies=group, seed=0)
+                total += time.perf_counter() - t
+            others["+".join(group)] = total / n * 1e3
+        t2 = Table(title="other proxies alone, ms/arch (default flavors)")
+        t2.add_column("proxy")
+        t2.add_column("ms/arch", justify="right")
+        for k, v in others.items():
+            t2.add_row(k, f"{v:.0f}")
+        console.print(t2)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(
@@ -85,6 +110,7 @@ def main() -> None:
                     "separate_ms": separate / n * 1e3,
                     "ratio": shared / separate,
                     "per_proxy_ms": {p: v / n * 1e3 for p, v in per.items()},
+                    "other_proxies_ms": others,
                 },
                 f,
                 indent=1,
