@@ -111,12 +111,13 @@ def _query_and_build(console: Console) -> None:
     )
 
 
-def _entropy_analysis(console: Console, task: str, out_dir: str | os.PathLike[str]) -> Path:
+def _entropy_analysis(console: Console, task: str, out_dir: str | os.PathLike[str]) -> Path | None:
     """Conditional entropy of accuracy given k proxies (greedy vs random order) on the
-    embedded Suite-Zero scores; prints the table and writes the figure."""
+    embedded Suite-Zero scores; prints the table and writes the figure (None without
+    matplotlib, the ``analysis`` extra)."""
+    from zcnas._optional import available
     from zcnas.analysis import TaskData
     from zcnas.analysis.information import entropy_curves
-    from zcnas.analysis.plots import entropy_curve_plot, save
 
     sz = load_suite_zero_nb201(task)
     t = TaskData.from_arrays(
@@ -136,6 +137,15 @@ def _entropy_analysis(console: Console, task: str, out_dir: str | os.PathLike[st
             str(r.k), r.greedy_proxy or "(none: H(y))", f"{r.greedy:.3f}", f"{r.random:.3f}"
         )
     console.print(table)
+    if not available("matplotlib"):
+        console.print(
+            f"{elapsed:.1f} s; no figure: matplotlib is not installed "
+            '(pip install "zcnas[analysis]")',
+            markup=False,
+        )
+        return None
+    from zcnas.analysis.plots import entropy_curve_plot, save
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = save(
@@ -181,7 +191,7 @@ def _live_scores(console: Console, n_archs: int = 10) -> None:
     console.print(table)
     console.print(
         f"{elapsed:.1f} s for {n_archs} networks x {len(LIVE_PROXIES)} proxies on this machine "
-        "(a sample this small gives noisy τ; see benches/RESULTS.md for 200 architectures)."
+        "(a sample this small gives noisy τ; `zcnas score --space nb201 --sample 200` scores more)."
     )
 
 

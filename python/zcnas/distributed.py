@@ -263,11 +263,9 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, address: str | None = None, threads_per_worker: int = 1) -> None:
-        try:
-            import ray
-        except ImportError:  # pragma: no cover - ray is a declared dependency
-            raise ZcnasError("the Ray backend needs the `ray` package") from None
-        self._ray = ray
+        from zcnas._optional import require
+
+        self._ray = require("ray", "the Ray backend")
         self.address = address
         self.threads = int(threads_per_worker)
         self._owns_ray = False

@@ -29,11 +29,13 @@ __all__ = [
 
 
 def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from zcnas._optional import require
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
+    canvas = require("matplotlib.backends.backend_agg", "figures").FigureCanvasAgg
+    fig = require("matplotlib.figure").Figure(
+        figsize=(width, height), dpi=100, layout="constrained"
+    )
+    canvas(fig)
     return fig
 
 

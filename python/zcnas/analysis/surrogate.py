@@ -132,8 +132,9 @@ def fit_surrogate(
     >>> stats.spearman(m.predict(x), y) > 0.95
     True
     """
-    import lightgbm as lgb
+    from zcnas._optional import require
 
+    lgb = require("lightgbm", "the LightGBM surrogate")
     xa = np.ascontiguousarray(x, dtype=np.float64)
     ya = np.ascontiguousarray(y, dtype=np.float64)
     if xa.ndim != 2 or ya.ndim != 1 or xa.shape[0] != ya.shape[0]:

@@ -80,8 +80,9 @@ def fit_gbdt(
     >>> float(np.corrcoef(f(X), y)[0, 1]) > 0.9
     True
     """
-    import lightgbm as lgb
+    from zcnas._optional import require
 
+    lgb = require("lightgbm", "the boosted-tree surrogate")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2 or len(X) != len(y) or len(y) < 2:

@@ -221,10 +221,11 @@ def plot(
     Returns:
         The path written.
     """
-    import matplotlib
+    from zcnas._optional import require
 
+    matplotlib = require("matplotlib", "plotting a trajectory")
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot")
 
     if x not in ("queries", "time"):
         raise ZcnasError(f"x must be 'queries' or 'time', got {x!r}")
