@@ -1,5 +1,6 @@
 //! Bindings of `zcnas_core::gp` and `zcnas_core::shards` (EZNAS).
 
+use crate::arrays::row_major;
 use crate::errors::PyRes;
 use crate::threads::detached;
 use numpy::PyUntypedArrayMethods;
@@ -31,7 +32,7 @@ fn instance(d: &Bound<'_, PyDict>) -> PyRes<Vec<Option<Arc<Tensor>>>> {
         let id = gp::terminal_id(&name)
             .ok_or_else(|| bad("instances", format!("unknown terminal {name:?}")))?;
         let a: PyReadonlyArrayDyn<'_, f64> = v.extract()?;
-        let t = Tensor::new(a.shape().to_vec(), a.as_slice()?.to_vec())
+        let t = Tensor::new(a.shape().to_vec(), row_major(&a).into_owned())
             .map_err(|e| bad("instances", e.0))?;
         terms[usize::from(id)] = Some(Arc::new(t));
     }

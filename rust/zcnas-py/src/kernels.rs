@@ -3,17 +3,9 @@
 use crate::arrays::slice2;
 use crate::errors::PyRes;
 use crate::threads::detached;
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 use zcnas_core::kernels;
-
-/// Borrow a 2-D uint8 array as a row-major slice with its (rows, cols).
-fn bytes2<'a>(a: &'a PyReadonlyArray2<'_, u8>) -> PyRes<(&'a [u8], usize, usize)> {
-    let shape = a.shape();
-    Ok((a.as_slice()?, shape[0], shape[1]))
-}
 
 /// A row-major vector as an `n` x `n` array.
 fn square(py: Python<'_>, v: Vec<f64>, n: usize) -> PyRes<Bound<'_, PyArray2<f64>>> {
@@ -25,9 +17,9 @@ fn hamming_kernel<'py>(
     py: Python<'py>,
     codes: PyReadonlyArray2<'py, u8>,
 ) -> PyRes<Bound<'py, PyArray2<f64>>> {
-    let (c, rows, cols) = bytes2(&codes)?;
+    let (c, rows, cols) = slice2(&codes);
     let k = detached(py, || {
-        kernels::hamming_kernel(c, rows, cols)
+        kernels::hamming_kernel(&c, rows, cols)
             .map(|k| k.into_iter().map(|v| v as f64).collect::<Vec<f64>>())
     })?;
     square(py, k, rows)
@@ -35,14 +27,14 @@ fn hamming_kernel<'py>(
 
 #[pyfunction]
 fn count_unique_rows(py: Python<'_>, codes: PyReadonlyArray2<'_, u8>) -> PyRes<usize> {
-    let (c, rows, cols) = bytes2(&codes)?;
-    detached(py, || kernels::count_unique_rows(c, rows, cols))
+    let (c, rows, cols) = slice2(&codes);
+    detached(py, || kernels::count_unique_rows(&c, rows, cols))
 }
 
 #[pyfunction]
 fn slogdet(py: Python<'_>, a: PyReadonlyArray2<'_, f64>) -> PyRes<(f64, f64)> {
-    let (a, rows, cols) = slice2(&a)?;
-    detached(py, || kernels::slogdet(a, rows, cols))
+    let (a, rows, cols) = slice2(&a);
+    detached(py, || kernels::slogdet(&a, rows, cols))
 }
 
 #[pyfunction]
@@ -50,8 +42,8 @@ fn corrcoef<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f64>,
 ) -> PyRes<Bound<'py, PyArray2<f64>>> {
-    let (xs, rows, cols) = slice2(&x)?;
-    let r = detached(py, || kernels::corrcoef(xs, rows, cols))?;
+    let (xs, rows, cols) = slice2(&x);
+    let r = detached(py, || kernels::corrcoef(&xs, rows, cols))?;
     square(py, r, rows)
 }
 
@@ -74,17 +66,17 @@ fn eigvalsh<'py>(
             .into())
         }
     };
-    let (ss, rows, cols) = slice2(&s)?;
+    let (ss, rows, cols) = slice2(&s);
     let e = detached(py, || {
-        kernels::eigvalsh_with(ss, rows, cols, symmetry_rtol, method)
+        kernels::eigvalsh_with(&ss, rows, cols, symmetry_rtol, method)
     })?;
     Ok(e.into_pyarray(py))
 }
 
 #[pyfunction]
 fn zico_layer(py: Python<'_>, grads: PyReadonlyArray2<'_, f64>) -> PyRes<Option<f64>> {
-    let (g, rows, cols) = slice2(&grads)?;
-    detached(py, || kernels::zico_layer(g, rows, cols))
+    let (g, rows, cols) = slice2(&grads);
+    detached(py, || kernels::zico_layer(&g, rows, cols))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

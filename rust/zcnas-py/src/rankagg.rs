@@ -29,7 +29,7 @@ fn aggregate<'py>(
     nan_policy: &str,
 ) -> PyRes<Bound<'py, PyArray1<f64>>> {
     let spec = spec(method, higher_is_better, weights, nan_policy)?;
-    let (s, m, k) = slice2(&scores)?;
+    let (s, m, k) = slice2(&scores);
     if k != spec.k() {
         return Err(zcnas_core::CoreError::LengthMismatch {
             left: "higher_is_better",
@@ -39,7 +39,7 @@ fn aggregate<'py>(
         }
         .into());
     }
-    Ok(detached(py, || rankagg::aggregate(s, m, &spec))?.into_pyarray(py))
+    Ok(detached(py, || rankagg::aggregate(&s, m, &spec))?.into_pyarray(py))
 }
 
 type IdsAndScores<'py> = (Bound<'py, PyArray1<usize>>, Bound<'py, PyArray1<f64>>);
@@ -71,7 +71,7 @@ impl IncrementalAggregator {
     }
 
     fn add(&mut self, row: PyReadonlyArray1<'_, f64>) -> PyRes<usize> {
-        Ok(self.inner.push(slice1(&row)?)?)
+        Ok(self.inner.push(&slice1(&row))?)
     }
 
     fn remove(&mut self, id: usize) -> PyRes<()> {

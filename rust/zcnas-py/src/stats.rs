@@ -1,6 +1,6 @@
 //! Bindings of `zcnas_core::stats`.
 
-use crate::arrays::{slice1, slice2};
+use crate::arrays::{row_major, slice1, slice2};
 use crate::errors::PyRes;
 use crate::threads::detached;
 use numpy::{
@@ -25,8 +25,8 @@ fn pair(
     nan_policy: &str,
 ) -> PyRes<f64> {
     let policy: NanPolicy = nan_policy.parse()?;
-    let (x, y) = (slice1(x)?, slice1(y)?);
-    detached(py, || f(x, y, policy))
+    let (x, y) = (slice1(x), slice1(y));
+    detached(py, || f(&x, &y, policy))
 }
 
 /// A binding `name(x, y, nan_policy="raise") -> float` over a core statistic of two vectors.
@@ -57,8 +57,8 @@ fn rankdata<'py>(
     nan_policy: &str,
 ) -> PyRes<Bound<'py, PyArray1<f64>>> {
     let policy: NanPolicy = nan_policy.parse()?;
-    let x = slice1(&x)?;
-    Ok(py.detach(|| stats::rankdata(x, policy))?.into_pyarray(py))
+    let x = slice1(&x);
+    Ok(py.detach(|| stats::rankdata(&x, policy))?.into_pyarray(py))
 }
 
 #[pyfunction]
@@ -71,8 +71,8 @@ fn top_k_precision(
     nan_policy: &str,
 ) -> PyRes<f64> {
     let policy: NanPolicy = nan_policy.parse()?;
-    let (s, t) = (slice1(&scores)?, slice1(&target)?);
-    Ok(py.detach(|| stats::top_k_precision(s, t, k, policy))?)
+    let (s, t) = (slice1(&scores), slice1(&target));
+    Ok(py.detach(|| stats::top_k_precision(&s, &t, k, policy))?)
 }
 
 #[pyfunction]
@@ -85,8 +85,8 @@ fn kendall_tau_top(
     nan_policy: &str,
 ) -> PyRes<f64> {
     let policy: NanPolicy = nan_policy.parse()?;
-    let (s, t) = (slice1(&scores)?, slice1(&target)?);
-    detached(py, || stats::kendall_tau_top(s, t, top, policy))
+    let (s, t) = (slice1(&scores), slice1(&target));
+    detached(py, || stats::kendall_tau_top(&s, &t, top, policy))
 }
 
 /// Run a batched statistic in chunks of rows on the pool, checking for Ctrl-C in between.
@@ -98,8 +98,10 @@ fn batch<'py>(
     nan_policy: &str,
 ) -> PyRes<Bound<'py, PyArray1<f64>>> {
     let policy: NanPolicy = nan_policy.parse()?;
-    let (xs, rows, n) = slice2(x)?;
-    let ys = y.as_slice()?;
+    let (xs, rows, n) = slice2(x);
+    let xs: &[f64] = &xs;
+    let ys = row_major(y);
+    let ys: &[f64] = &ys;
     let target = match y.ndim() {
         1 => BatchTarget::One(ys),
         2 if y.shape() == [rows, n] => BatchTarget::Many(ys),
