@@ -13,7 +13,7 @@ from __future__ import annotations
 
 # --- proxy modules: each registers its proxies on import ---------------------------------
 from zcnas.eznas.shards import register_released_programs as _register_eznas
-from zcnas.proxies import aznas, eznas, naslib, tenas, zico  # noqa: F401
+from zcnas.proxies import aznas, eznas, naslib, swap_meco, tenas, zico  # noqa: F401
 from zcnas.proxies.base import PassContext, Proxy, get_proxy, list_proxies, register
 from zcnas.proxies.engine import score
 
