@@ -3,11 +3,12 @@ ground truth.
 
 * ``zcnas.spaces.nb201``: NAS-Bench-201 (15,625 cells);
 * ``zcnas.spaces.macro``: NAS-Bench-Macro (6,561 MobileNetV2-block networks);
-* ``zcnas.spaces.darts``: DARTS cells (genotypes, NB301 encodings, the CIFAR network).
+* ``zcnas.spaces.darts``: DARTS cells (genotypes, NB301 encodings, the CIFAR network);
+* ``zcnas.spaces.nb101``: NAS-Bench-101 cells (specs, NASLib's encoding, hashing, the network).
 
 Importing them does not import torch; their ``build`` functions do.
 """
 
-from zcnas.spaces import darts, macro, nb201
+from zcnas.spaces import darts, macro, nb101, nb201
 
-__all__ = ["darts", "macro", "nb201"]
+__all__ = ["darts", "macro", "nb101", "nb201"]
