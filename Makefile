@@ -7,7 +7,7 @@ UV := $(PYTHON) -m uv
 STAMP := $(VENV)/.zcnas-installed
 SOURCES := pyproject.toml Cargo.toml $(shell find rust -name '*.rs' -o -name 'Cargo.toml')
 
-.PHONY: help install demo test lint format bench bench-rust rust-test clean
+.PHONY: help install demo test docs lint format bench bench-rust rust-test clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(UV) venv --quiet --python $(PYTHON) $(VENV)
 
 $(STAMP): $(BIN)/python $(SOURCES)
-	$(UV) pip install --quiet --python $(BIN)/python --reinstall-package zcnas -e ".[test,bench]"
+	$(UV) pip install --quiet --python $(BIN)/python --reinstall-package zcnas -e ".[test,bench,docs]"
 	touch $@
 
 install: $(STAMP)  ## create .venv and build zcnas into it (editable)
@@ -27,6 +27,9 @@ demo: install  ## run the demo on the embedded data
 
 test: install  ## run the test suite
 	$(BIN)/python -m pytest -q
+
+docs: install  ## build the documentation site into site/ (mkdocs --strict: warnings are errors)
+	$(BIN)/mkdocs build --strict --quiet
 
 lint:  ## ruff, rustfmt, clippy
 	$(BIN)/ruff check python tests benches tools
@@ -48,4 +51,4 @@ bench-rust:  ## criterion benchmarks of the core
 	cargo bench -p zcnas-core
 
 clean:
-	rm -rf $(VENV) target python/zcnas/*.so
+	rm -rf $(VENV) target site python/zcnas/*.so

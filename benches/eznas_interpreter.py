@@ -25,7 +25,7 @@ import numpy as np
 
 from zcnas import _native
 from zcnas.eznas import reference
-from zcnas.eznas.evolve import evaluate_stats
+from zcnas.eznas.evolution import evaluate_stats
 from zcnas.eznas.program import EZNAS_A, Program
 
 

@@ -65,7 +65,7 @@ def main() -> None:
     if args.collect:
         collect(root, args.nets)
     from zcnas import stats
-    from zcnas.eznas.evolve import evaluate_stats, evolve
+    from zcnas.eznas.evolution import evaluate_stats, evolve
     from zcnas.eznas.program import EZNAS_A
     from zcnas.eznas.shards import load_manifest
 

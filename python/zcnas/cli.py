@@ -5,20 +5,30 @@ benchmark tables; ``zcnas store`` imports, summarises and exports a score store;
 scores architectures (in parallel with ``--workers``/``--backend``). ``zcnas analyze``,
 ``zcnas eznas`` and ``zcnas search`` are registered by their feature modules (below). Errors
 in the input are reported on one line (``error: ...``, exit status 2) without a traceback.
+Shared options (``--store``, ``--proxies``, ``--seed``/``--seeds``, ``--dataset``, ``--out``)
+have one name and meaning in every subcommand (:mod:`zcnas._cliargs`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
 from zcnas import __version__
+from zcnas._cliargs import (
+    DEFAULT_STORE,
+    add_dataset,
+    add_out,
+    add_proxies,
+    add_store,
+    proxy_list,
+    store_path,
+)
 from zcnas.exceptions import ZcnasError
 
-DEFAULT_STORE = "zcnas_scores.sqlite"
+__all__ = ["DEFAULT_STORE", "main"]
 
 # Subcommands that live beside their feature. Each module defines ``register(subparsers)``,
 # which adds its parsers with ``set_defaults(handler=...)``; a handler takes the parsed
@@ -41,28 +51,22 @@ def _register(sub: Any, modules: tuple[str, ...]) -> None:
         module.register(sub)
 
 
-def _store_path(args: argparse.Namespace) -> str:
-    return args.db or os.environ.get("ZCNAS_STORE") or DEFAULT_STORE
-
-
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="zcnas", description="Zero-cost neural architecture search")
     ap.add_argument("--version", action="version", version=f"zcnas {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="show zcnas on the embedded real benchmark data")
-    demo.add_argument(
-        "--task",
-        choices=("cifar10", "imagenet16"),
-        default="cifar10",
-        help="NAS-Bench-Suite-Zero task for the proxy table (default: cifar10)",
+    add_dataset(
+        demo,
+        ("cifar10", "imagenet16"),
+        help="NAS-Bench-Suite-Zero task for the proxy table",
+        hidden=("--task",),
     )
     demo.add_argument(
         "--no-live", action="store_true", help="skip scoring networks live (the slow part)"
     )
-    demo.add_argument(
-        "--out", help="folder for the demo's figure (default: $ZCNAS_DEMO_DIR or ./zcnas_demo)"
-    )
+    add_out(demo, help="folder for the demo's figure (default: $ZCNAS_DEMO_DIR or ./zcnas_demo)")
 
     sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
     sc.add_argument("--space", choices=("nb201", "macro"), default="nb201")
@@ -73,14 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="score every architecture of the space (needs --store)"
     )
     sc.add_argument("--seed", type=int, default=0, help="sampling, weight-init and proxy seed")
-    sc.add_argument("--proxies", help="comma-separated names (default: all registered)")
-    sc.add_argument("--dataset", choices=("cifar10", "cifar100"), default="cifar10")
+    add_proxies(sc, help="comma-separated names (default: every registered proxy that applies)")
+    add_dataset(sc, ("cifar10", "cifar100"), help="images scored on (NB201 only)")
     sc.add_argument("--flavor", help="reference flavor, e.g. naslib (default: each proxy's)")
     sc.add_argument("--batch-size", type=int, help="real images per minibatch (default: all)")
-    sc.add_argument(
-        "--store",
+    add_store(
+        sc,
         help="score store file: scores are written as they come and "
-        "stored ones are skipped, so an interrupted run resumes",
+        "stored ones are skipped, so an interrupted run resumes (default: none)",
     )
     sc.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sc.add_argument(
@@ -106,27 +110,29 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="architecture: index, arch string, NASLib tuple or 6 digits (repeatable)",
     )
-    query.add_argument(
-        "--dataset", choices=("cifar10", "cifar100", "imagenet16"), default="cifar10"
-    )
+    add_dataset(query, help="dataset of the accuracies (NB201)")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     store = sub.add_parser("store", help="the score store (SQLite)")
-    store.add_argument(
-        "--db", help=f"store file (default: $ZCNAS_STORE or ./{DEFAULT_STORE})", default=None
-    )
+    add_store(store)
     ssub = store.add_subparsers(dest="store_command", required=True)
     imp = ssub.add_parser("import", help="import NAS-Bench-Suite-Zero CSVs or NASLib zc_*.json")
     imp.add_argument("paths", nargs="+")
     imp.add_argument("--space", help="search space of JSON files (default: from zc_<space>.json)")
     imp.add_argument("--task", help="task of JSON files (default: every task in the file)")
+    add_store(imp, sub=True)
     exp = ssub.add_parser("export", help="export to Parquet or CSV")
     exp.add_argument(
-        "out", nargs="?", help="output file (default: zcnas_<table>.<format> in this folder)"
+        "out_file",
+        nargs="?",
+        metavar="out",
+        help="output file (default: zcnas_<table>.<format> in this folder)",
     )
+    add_out(exp, help="output file (same as the positional argument)")
     exp.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     exp.add_argument("--table", choices=("scores", "ground_truth"), default="scores")
-    ssub.add_parser("info", help="what the store holds")
+    add_store(exp, sub=True)
+    add_store(ssub.add_parser("info", help="what the store holds"), sub=True)
 
     _register(sub, COMMAND_MODULES)
     search = sub.add_parser("search", help="architecture search driven by zero-cost proxies")
@@ -181,7 +187,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _show(console: Any, table: Any, rows: dict[str, Any], as_json: bool) -> int:
-    """Print queried rows (field -> array, one entry per architecture) as JSON or a table."""
+    """Print queried rows (field -> array, one entry per architecture) as JSON or a table.
+
+    Architecture strings are printed whole, each on its own line under the table (a table
+    cell would cut or fold them at the terminal's width)."""
     n = len(rows["index"])
     if as_json:
         print(json.dumps([{k: v[i].item() for k, v in rows.items()} for i in range(n)]))
@@ -190,8 +199,12 @@ def _show(console: Any, table: Any, rows: dict[str, Any], as_json: bool) -> int:
     for i in range(n):
         table.add_column(str(rows["index"][i]), justify="right")
     for k, v in rows.items():
-        table.add_row(k, *(_fmt(x) for x in v.tolist()))
+        if k not in ("arch_str", "arch"):
+            table.add_row(k, *(_fmt(x) for x in v.tolist()))
     console.print(table)
+    key = "arch_str" if "arch_str" in rows else "arch"
+    for i in range(n):
+        console.print(f"{rows['index'][i]}: {rows[key][i]}", soft_wrap=True, markup=False)
     return 0
 
 
@@ -205,15 +218,33 @@ def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def _default_proxies(args: argparse.Namespace) -> list[str]:
+    """Every registered proxy that applies to the space's networks on the command's inputs
+    (checked by :func:`zcnas.proxies.engine.applicable` on one network of the space): the
+    default of ``--proxies``."""
+    import torch
+
+    from zcnas import proxies
+    from zcnas.proxies.engine import applicable
+    from zcnas.scoring import ArchScorer, sample_archs
+
+    names = proxies.list_proxies()
+    scorer = ArchScorer(args.space, names[:1], dataset=args.dataset, batch_size=args.batch_size)
+    build, x, y = scorer._setup()
+    torch.manual_seed(args.seed)
+    model = build(sample_archs(args.space, 1, args.seed)[0])
+    return [n for n, a in applicable(model, x, y, names).items() if a.ok]
+
+
 def _score(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import track
     from rich.table import Table
 
-    from zcnas import proxies, stats
+    from zcnas import stats
     from zcnas.scoring import sample_archs, score_architectures
 
-    names = args.proxies.split(",") if args.proxies else proxies.list_proxies()
+    names = proxy_list(args.proxies) or _default_proxies(args)
     if args.all:
         from zcnas.distributed import all_archs
 
@@ -330,11 +361,13 @@ def _score_parallel(
 def _store(args: argparse.Namespace) -> int:
     from zcnas.bench.store import cli_export, cli_import, cli_summary
 
-    path = _store_path(args)
+    path = store_path(args)
     if args.store_command == "import":
         return cli_import(path, args.paths, space=args.space, task=args.task)
     if args.store_command == "export":
-        out = args.out or f"zcnas_{args.table}.{args.format}"
+        if args.out and args.out_file and args.out != args.out_file:
+            raise ZcnasError("give the output file once (positional or --out)")
+        out = args.out or args.out_file or f"zcnas_{args.table}.{args.format}"
         return cli_export(path, out, format=args.format, table=args.table)
     return cli_summary(path)
 
@@ -348,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from zcnas import demo
 
-            demo.run(task=args.task, live=not args.no_live, out_dir=args.out)
+            demo.run(task=args.dataset, live=not args.no_live, out_dir=args.out)
         elif args.command == "score":
             return _score(args)
         elif args.command == "bench":

@@ -18,6 +18,57 @@ from zcnas.exceptions import ZcnasError
 if TYPE_CHECKING:
     import torch
 
+#: zcnas's dataset names: CIFAR-10, CIFAR-100 and ImageNet16-120 (NAS-Bench-201's three).
+DATASETS = ("cifar10", "cifar100", "imagenet16")
+
+#: How benchmark users write them (NAS-Bench-201 / NATS-Bench, NASLib, NAS-Bench-Suite-Zero,
+#: HW-NAS-Bench), after :func:`_normalize` (lower case, no ``-``, ``_``, space or dot).
+#: NATS-Bench's ``cifar10-valid`` is the CIFAR-10 task whose validation accuracy NASLib and
+#: Suite-Zero report; zcnas keeps it in the same table (``valid_accuracy_naslib``), so the
+#: name maps to ``cifar10``.
+DATASET_ALIASES: dict[str, str] = {
+    "cifar10": "cifar10",
+    "cifar10valid": "cifar10",
+    "cifar100": "cifar100",
+    "imagenet16": "imagenet16",
+    "imagenet16120": "imagenet16",
+}
+
+
+def _normalize(name: str) -> str:
+    return "".join(c for c in name.lower() if c not in "-_ .")
+
+
+def canonical_dataset(name: str, *, strict: bool = True) -> str:
+    """zcnas's name of a dataset as its users write it; the one place names are mapped.
+
+    Args:
+        name: e.g. ``"ImageNet16-120"``, ``"cifar10-valid"``, ``"CIFAR-100"``, ``"cifar10"``.
+        strict: raise for a name that is not one of :data:`DATASETS` (else return it as is,
+            for the other tasks a score store may hold, such as TransNAS-Bench's).
+
+    Returns:
+        ``"cifar10"``, ``"cifar100"`` or ``"imagenet16"`` (or ``name`` when not strict).
+
+    Raises:
+        ZcnasError: an unknown name with ``strict=True`` (the message lists the names).
+
+    >>> canonical_dataset("ImageNet16-120"), canonical_dataset("cifar10-valid")
+    ('imagenet16', 'cifar10')
+    """
+    if not isinstance(name, str):
+        raise ZcnasError(f"a dataset name must be a string, got {name!r}")
+    found = DATASET_ALIASES.get(_normalize(name))
+    if found is not None:
+        return found
+    if not strict:
+        return name
+    raise ZcnasError(
+        f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)} "
+        "(also written CIFAR-10, cifar10-valid, CIFAR-100, ImageNet16-120)"
+    )
+
+
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 _SIZES = {"cifar10": 30, "cifar100": 25}
@@ -29,7 +80,8 @@ def cifar_batch(
     """A minibatch of real CIFAR images as ``(x, y)`` tensors.
 
     Args:
-        dataset: ``cifar10`` (30 images) or ``cifar100`` (25 images, fine labels).
+        dataset: ``cifar10`` (30 images) or ``cifar100`` (25 images, fine labels); any
+            spelling :func:`canonical_dataset` reads.
         n: how many (the first ``n``; default all).
         normalize: apply the CIFAR mean/std (else values in [0, 1]).
 
@@ -42,8 +94,9 @@ def cifar_batch(
     """
     import torch
 
+    dataset = canonical_dataset(dataset)
     if dataset not in _SIZES:
-        raise ZcnasError(f"unknown dataset {dataset!r}; expected 'cifar10' or 'cifar100'")
+        raise ZcnasError(f"no images of {dataset!r} are shipped; expected 'cifar10' or 'cifar100'")
     total = _SIZES[dataset]
     if n is None:
         n = total

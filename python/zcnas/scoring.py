@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from zcnas.datasets import canonical_dataset
 from zcnas.exceptions import ZcnasError
 
 #: Store names of the spaces (NAS-Bench-Suite-Zero's), used as the ``space`` key.
@@ -87,6 +88,7 @@ class ArchScorer:
     ) -> None:
         from zcnas import proxies
 
+        dataset = canonical_dataset(dataset)
         if dataset not in _CLASSES:
             raise ZcnasError(f"unknown dataset {dataset!r}; expected 'cifar10' or 'cifar100'")
         if not proxy_names:

@@ -13,7 +13,7 @@ import scipy.stats
 from eznas.tiny_task import write_task
 from zcnas import _native
 from zcnas.exceptions import ZcnasError
-from zcnas.eznas.evolve import evaluate_stats, evolve
+from zcnas.eznas.evolution import evaluate_stats, evolve
 from zcnas.eznas.program import Program
 
 SMALL = dict(generations=3, population=10, mu=5, lam=10, nets_per_eval=6, s=2, progress=False)
@@ -125,3 +125,13 @@ def test_bad_arguments(tasks: list[Path], tmp_path: Path) -> None:
         evolve([tmp_path], **SMALL)
     with pytest.raises(ZcnasError, match="at least one"):
         evolve([], **SMALL)
+
+
+def test_package_name_evolve_is_the_function():
+    """``from zcnas.eznas import evolve`` gives the function even after the module that
+    defines it was imported (a submodule named ``evolve`` would shadow it)."""
+    import zcnas.eznas.evolution as module
+    from zcnas.eznas import evolve as fn
+
+    assert callable(fn) and fn is module.evolve
+    assert not hasattr(module, "__path__")

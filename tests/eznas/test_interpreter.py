@@ -14,7 +14,7 @@ from zcnas import _native
 from zcnas.exceptions import ZcnasError
 from zcnas.eznas import TERMINALS
 from zcnas.eznas import reference as ref
-from zcnas.eznas.evolve import evaluate_stats
+from zcnas.eznas.evolution import evaluate_stats
 from zcnas.eznas.program import EZNAS_A, OPERATIONS, Program, evaluate_many
 
 

@@ -8,6 +8,17 @@ Every function takes :class:`TaskData` (or lists of them) and returns pandas Dat
 numpy arrays; scores are **higher = better** throughout.
 """
 
-from zcnas.analysis.data import TaskData, list_tasks, load_task, load_tasks, task_label
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["TaskData", "list_tasks", "load_task", "load_tasks", "task_label"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that ``zcnas.analysis.cli`` (loaded by every ``zcnas`` call) imports no pandas.
+    if name in __all__:
+        from zcnas.analysis import data
+
+        return getattr(data, name)
+    raise AttributeError(f"module 'zcnas.analysis' has no attribute {name!r}")

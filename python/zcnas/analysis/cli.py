@@ -1,4 +1,4 @@
-"""``zcnas analyze --store scores.db --report out/``: every analysis of the stored tasks as a
+"""``zcnas analyze --store scores.sqlite --out report/``: every analysis of the stored tasks as a
 Markdown report with PNG figures and CSV tables (see :mod:`zcnas.analysis.report`).
 
 Only the standard library is imported at module level (the command line loads this module
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 from typing import Any
+
+from zcnas._cliargs import STORE_HELP, add_store, store_path
 
 __all__ = ["register"]
 
@@ -23,8 +25,9 @@ def register(subparsers: Any) -> None:
         help="analyse stored proxy scores (correlations, profiles, entropy, bias, surrogates, "
         "ensembles) into a Markdown report",
     )
-    p.add_argument("--store", required=True, help="score store (SQLite) with ground truth")
-    p.add_argument("--report", required=True, help="output folder (created)")
+    add_store(p, help=f"score store with ground truth ({STORE_HELP.partition('(')[2][:-1]})")
+    p.add_argument("--out", help="report folder (created; required)")
+    p.add_argument("--report", dest="out", help=argparse.SUPPRESS)
     p.add_argument(
         "--task",
         action="append",
@@ -54,6 +57,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from zcnas.bench.store import ScoreStore
     from zcnas.exceptions import ZcnasError
 
+    if not args.out:
+        raise ZcnasError("zcnas analyze needs --out FOLDER for the report")
+    args.store = store_path(args)
     if not os.path.isfile(args.store):
         raise ZcnasError(f"score store {args.store} does not exist")
     console = Console(stderr=True)
@@ -77,11 +83,11 @@ def _analyze(args: argparse.Namespace) -> int:
             if not sep or not space or not task:
                 raise ZcnasError(f"--task must be SPACE/TASK, got {spec!r}")
             pairs.append((space, task))
-    with ScoreStore(args.store) as store:
+    with ScoreStore(args.store, mode="r") as store:
         tasks = load_tasks(store, pairs)
     console.print(f"analysing {len(tasks)} tasks from {args.store}")
     res = run_analysis(tasks, cfg, progress=not args.no_progress, log=console.print)
-    path = write_report(res, args.report, title=f"zcnas analysis of {args.store}")
+    path = write_report(res, args.out, title=f"zcnas analysis of {args.store}")
     console.print(f"wrote {path} ({res.timings['total']:.1f} s of analysis)")
     print(path)
     return 0

@@ -312,6 +312,9 @@ def load_task(
     Raises:
         ZcnasError: Unknown space/task/flavor/proxy/metric, or nothing usable.
     """
+    from zcnas.bench.importers import canonical_task
+
+    task = canonical_task(space, task)  # ImageNet16-120 -> imagenet16, as stored
     if flavor is None or metric is None:
         f, m = _best_source(store, space, task)
         flavor = f if flavor is None else flavor

@@ -65,9 +65,12 @@ _Archs = dict[tuple[str, str], set[str]]
 
 
 def canonical_task(space: str, task: str) -> str:
-    """The task name stored for NASLib's ``task`` in ``space`` (``ImageNet16-120`` ->
-    ``imagenet16`` for NAS-Bench-201; other names unchanged)."""
-    return TASK_ALIASES.get((space, task), task)
+    """The task name stored for NASLib's ``task`` in ``space``: the NAS-Bench-201 datasets as
+    :func:`zcnas.datasets.canonical_dataset` names them (``ImageNet16-120`` -> ``imagenet16``,
+    ``cifar10-valid`` -> ``cifar10``); other tasks (TransNAS-Bench's ...) unchanged."""
+    from zcnas.datasets import canonical_dataset
+
+    return canonical_dataset(TASK_ALIASES.get((space, task), task), strict=False)
 
 
 def _float(text: str, file: Path, column: str, line: int) -> float:

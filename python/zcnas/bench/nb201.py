@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from zcnas._tables import ColumnTable, load_npz
+from zcnas.datasets import DATASETS, canonical_dataset
 from zcnas.exceptions import ZcnasError
+from zcnas.spaces.nb201 import to_index
 
-DATASETS = ("cifar10", "cifar100", "imagenet16")
 _TEST_COLUMN = {d: f"{d}_test" for d in DATASETS}
 
 
@@ -43,8 +44,6 @@ class NB201Table(ColumnTable):
         """Official indices of a sequence of architectures, each in any encoding that
         :func:`zcnas.spaces.nb201.to_index` reads (index, arch string, NASLib tuple or digits).
         """
-        from zcnas.spaces.nb201 import to_index
-
         return np.array([to_index(a) for a in archs], dtype=np.int64)
 
     def query_many(self, archs: Any, dataset: str = "cifar10") -> dict[str, np.ndarray]:
@@ -52,7 +51,9 @@ class NB201Table(ColumnTable):
 
         Args:
             archs: a sequence of architectures, each in any encoding.
-            dataset: ``cifar10``, ``cifar100`` or ``imagenet16``.
+            dataset: ``cifar10``, ``cifar100`` or ``imagenet16``, or as NATS-Bench and NASLib
+                write them (``ImageNet16-120``, ``cifar10-valid``: see
+                :func:`zcnas.datasets.canonical_dataset`).
 
         Returns:
             arrays under ``index``, ``arch_str``, ``iso_class``, ``test_accuracy``,
@@ -63,6 +64,7 @@ class NB201Table(ColumnTable):
         Raises:
             ZcnasError: an unknown dataset or an architecture that cannot be read.
         """
+        dataset = canonical_dataset(dataset)
         acc = self.test_accuracy(dataset)
         idx = self.indices(archs)
         out: dict[str, np.ndarray] = {
@@ -94,10 +96,8 @@ class NB201Table(ColumnTable):
 
     def test_accuracy(self, dataset: str) -> np.ndarray:
         """Test accuracy (%) of every architecture on ``cifar10``, ``cifar100`` or
-        ``imagenet16``."""
-        if dataset not in _TEST_COLUMN:
-            raise ZcnasError(f"unknown dataset {dataset!r}; expected one of {DATASETS}")
-        return self.columns[_TEST_COLUMN[dataset]]
+        ``imagenet16`` (any spelling :func:`zcnas.datasets.canonical_dataset` reads)."""
+        return self.columns[_TEST_COLUMN[canonical_dataset(dataset)]]
 
 
 @dataclass(frozen=True)
@@ -137,16 +137,22 @@ def load_nb201() -> NB201Table:
     return NB201Table(load_npz("nb201_groundtruth.npz") | load_npz("nb201_hw_nas_bench.npz"))
 
 
-@cache
 def load_suite_zero_nb201(task: str = "cifar10") -> SuiteZeroScores:
-    """NAS-Bench-Suite-Zero's precomputed NB201 proxy scores for ``cifar10`` or ``imagenet16``.
+    """NAS-Bench-Suite-Zero's precomputed NB201 proxy scores for ``cifar10`` or ``imagenet16``
+    (also written ``cifar10-valid``, ``ImageNet16-120``); cached after the first call.
 
-    >>> s = load_suite_zero_nb201("cifar10")
-    >>> s.scores.shape
-    (9445, 13)
+    >>> s = load_suite_zero_nb201("ImageNet16-120")
+    >>> s.task, s.scores.shape
+    ('imagenet16', (9445, 13))
     """
+    task = canonical_dataset(task)
     if task not in ("cifar10", "imagenet16"):
-        raise ZcnasError(f"unknown task {task!r}; expected 'cifar10' or 'imagenet16'")
+        raise ZcnasError(f"Suite-Zero scored NB201 on cifar10 and imagenet16 only, not {task!r}")
+    return _load_suite_zero_nb201(task)
+
+
+@cache
+def _load_suite_zero_nb201(task: str) -> SuiteZeroScores:
     z = load_npz("nb201_suite_zero_zc13.npz")
     return SuiteZeroScores(
         task=task,

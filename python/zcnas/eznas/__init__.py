@@ -15,8 +15,9 @@ the Python collectors and the Rust interpreter. Modules:
 * :mod:`zcnas.eznas.stats`: the statistics of one network (PyTorch hooks).
 * :mod:`zcnas.eznas.shards`: task datasets on disk (safetensors shards + manifest), resumable
   collection, and programs registered as proxies of :func:`zcnas.proxies.score`.
-* :mod:`zcnas.eznas.program` and :mod:`zcnas.eznas.evolve`: programs, the interpreter and the
-  evolution (Rust core).
+* :mod:`zcnas.eznas.program` and :mod:`zcnas.eznas.evolution`: programs, the interpreter and
+  the evolution (Rust core). The module is not named ``evolve`` so that
+  ``from zcnas.eznas import evolve`` always gives the function.
 * :mod:`zcnas.eznas.cli`: ``zcnas eznas collect|evolve|show``.
 
 Importing this package imports only the standard library; the names below load their module
@@ -55,9 +56,9 @@ _LAZY = {
     "Program": "zcnas.eznas.program",
     "EZNAS_A": "zcnas.eznas.program",
     "OPERATIONS": "zcnas.eznas.program",
-    "evolve": "zcnas.eznas.evolve",
-    "evaluate_stats": "zcnas.eznas.evolve",
-    "EvolutionResult": "zcnas.eznas.evolve",
+    "evolve": "zcnas.eznas.evolution",
+    "evaluate_stats": "zcnas.eznas.evolution",
+    "EvolutionResult": "zcnas.eznas.evolution",
 }
 
 __all__ = ["GRADIENTS", "INPUT_KINDS", "PATTERNS", "TERMINALS", *sorted(_LAZY)]

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from zcnas._cliargs import add_dataset
+
 __all__ = ["register"]
 
 
@@ -28,11 +30,10 @@ def register(subparsers: Any) -> None:
 
     c = sub.add_parser("collect", help="collect a task dataset (statistics + ground truth)")
     c.add_argument("--space", choices=("nb201", "macro"), default="nb201")
-    c.add_argument(
-        "--task",
-        choices=("cifar10", "cifar100", "imagenet16"),
-        default="cifar10",
+    add_dataset(
+        c,
         help="dataset whose test accuracy is the target (macro: cifar10 only)",
+        hidden=("--task",),
     )
     c.add_argument("--nets", type=int, default=80, help="networks in the pool (paper: 80)")
     c.add_argument("--out", required=True, help="output directory (resumes if it exists)")
@@ -85,7 +86,9 @@ def register(subparsers: Any) -> None:
     e.set_defaults(handler=_evolve)
 
     s = sub.add_parser("show", help="print a program; with --stats, its Kendall tau there")
-    s.add_argument("program", help="program JSON file (or 'EZNAS_A' for the released one)")
+    s.add_argument(
+        "program", help="program JSON file, or a released program's name (eznas_a, EZNAS_A)"
+    )
     s.add_argument("--stats", nargs="+", help="task dataset directories to evaluate it on")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=_show)
@@ -116,7 +119,7 @@ def _collect(args: argparse.Namespace) -> int:
         torch.set_num_threads(2)  # batch-1 networks: more threads only add overhead
     out = collect_task(
         args.space,
-        args.task,
+        args.dataset,
         args.nets,
         args.out,
         seed=args.seed,
@@ -142,7 +145,7 @@ def _stats_dirs(groups: list[list[str]]) -> list[str]:
 
 
 def _evolve(args: argparse.Namespace) -> int:
-    from zcnas.eznas.evolve import evolve
+    from zcnas.eznas.evolution import evolve
 
     res = evolve(
         _stats_dirs(args.stats),
@@ -187,7 +190,17 @@ def _num(v: Any) -> str:
 def _show(args: argparse.Namespace) -> int:
     from zcnas.eznas.program import EZNAS_A, Program
 
-    prog = EZNAS_A if args.program == "EZNAS_A" else Program.load(args.program)
+    released = {"eznas_a": EZNAS_A, "eznas-a": EZNAS_A}
+    prog = released.get(args.program.lower())
+    if prog is None:
+        if not Path(args.program).exists():
+            from zcnas.exceptions import ZcnasError
+
+            raise ZcnasError(
+                f"{args.program!r} is neither a program file nor a released program "
+                f"({', '.join(sorted(released))})"
+            )
+        prog = Program.load(args.program)
     out: dict[str, Any] = {
         "formula": str(prog),
         "terminals": sorted(prog.terminals),
@@ -196,7 +209,7 @@ def _show(args: argparse.Namespace) -> int:
     }
     if args.stats:
         from zcnas import stats as zstats
-        from zcnas.eznas.evolve import evaluate_stats
+        from zcnas.eznas.evolution import evaluate_stats
         from zcnas.eznas.shards import load_manifest
 
         out["kendall_tau"] = {}

@@ -40,6 +40,7 @@ The paper's released program is :data:`EZNAS_A`.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,19 @@ _INFIX = {"Add": "+", "Sub": "-", "Mul": "*", "MatMul": "@", "Lt": "<", "Gt": ">
 _TO_SCALAR = ("mean", "l2")
 
 
+def _finite(name: str, value: Any) -> float:
+    """``value`` as a finite float, or a ZcnasError naming ``name`` (huge integers included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ZcnasError(f"program {name} must be a number, got {type(value).__name__}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise ZcnasError(f"program {name} must be a finite number, got {str(value)[:40]}")
+    return x
+
+
 def _terminal_names() -> tuple[str, ...]:
     from zcnas.eznas import TERMINALS
 
@@ -77,7 +91,8 @@ class Program:
         to_scalar: ``"mean"`` (default) or ``"l2"``.
         sign: ``+1`` or ``-1``, multiplies the network score.
         name: an optional name (e.g. ``"EZNAS-A"``).
-        fitness: the search fitness, when the program comes from :func:`zcnas.eznas.evolve.evolve`.
+        fitness: the search fitness, when the program comes from
+            :func:`zcnas.eznas.evolution.evolve`.
         meta: free-form metadata saved with the program.
 
     >>> p = Program("Add(T1D, Sign(T3GD))")
@@ -169,23 +184,38 @@ class Program:
 
     @classmethod
     def from_json(cls, data: str | Mapping[str, Any]) -> Program:
-        """A program from JSON text or a dict written by :meth:`to_json`."""
+        """A program from JSON text or a dict written by :meth:`to_json`.
+
+        Raises:
+            ZcnasError: the text is not JSON (or nested too deeply to read), or a field has
+                the wrong type: ``expr``/``name`` text, ``fitness`` a finite number or null,
+                ``meta`` an object.
+        """
         if isinstance(data, str):
             try:
                 data = json.loads(data)
-            except json.JSONDecodeError as e:
-                raise ZcnasError(f"invalid program JSON: {e}") from None
+            except (ValueError, RecursionError) as e:
+                raise ZcnasError(f"invalid program JSON: {type(e).__name__}: {e}") from None
         if not isinstance(data, Mapping) or "expr" not in data:
             raise ZcnasError("a program JSON object needs an 'expr' field")
         if data.get("format", FORMAT) != FORMAT:
             raise ZcnasError(f"not a program file: format {data.get('format')!r}")
+        fitness = data.get("fitness")
+        if fitness is not None:
+            fitness = _finite("fitness", fitness)
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ZcnasError(f"program name must be text, got {type(name).__name__}")
+        meta = data.get("meta", {})
+        if not isinstance(meta, Mapping):
+            raise ZcnasError(f"program meta must be an object, got {type(meta).__name__}")
         return cls(
             expr=data["expr"],
             to_scalar=data.get("to_scalar", "mean"),
             sign=data.get("sign", 1.0),
-            name=data.get("name"),
-            fitness=data.get("fitness"),
-            meta=dict(data.get("meta", {})),
+            name=name,
+            fitness=fitness,
+            meta=dict(meta),
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -196,9 +226,11 @@ class Program:
     def load(cls, path: str | os.PathLike[str]) -> Program:
         """Read a program saved by :meth:`save`."""
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             raise ZcnasError(f"cannot read program {path}: {e}") from None
+        except UnicodeDecodeError:
+            raise ZcnasError(f"program {path} is not a UTF-8 text (JSON) file") from None
         return cls.from_json(text)
 
     # --- evaluation ------------------------------------------------------------------------

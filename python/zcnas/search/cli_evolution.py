@@ -13,12 +13,14 @@ import argparse
 import json
 from typing import Any
 
+from zcnas._cliargs import add_dataset, add_proxies, add_seeds, add_store, proxy_list, seed_list
+
 AZNAS_PROXIES = "az_expressivity,az_progressivity,az_trainability,az_complexity"
 
 
 def _common(p: argparse.ArgumentParser, *, proxies_default: str | None) -> None:
     p.add_argument("--space", choices=("nb201", "macro"), default="nb201")
-    p.add_argument("--dataset", choices=("cifar10", "cifar100", "imagenet16"), default="cifar10")
+    add_dataset(p, help="benchmark dataset of the accuracies and tables")
     p.add_argument(
         "--subset",
         choices=("all", "suite_zero"),
@@ -32,8 +34,8 @@ def _common(p: argparse.ArgumentParser, *, proxies_default: str | None) -> None:
         default=None,
         help="accuracy a query returns (default: valid where the table has it, else test)",
     )
-    p.add_argument(
-        "--proxies",
+    add_proxies(
+        p,
         default=proxies_default,
         help="comma-separated proxy names (aznas default: AZ-NAS's four with --proxy-source "
         "live; nwot,synflow,jacov,flops from the tables, which do not store AZ-NAS's proxies)",
@@ -44,9 +46,8 @@ def _common(p: argparse.ArgumentParser, *, proxies_default: str | None) -> None:
         default="table",
         help="stored scores (NAS-Bench-Suite-Zero, params/flops) or computed live",
     )
-    p.add_argument("--store", help="score store caching live proxy scores")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--runs", type=int, default=1, help="independent runs (seeds seed..)")
+    add_store(p, help="score store caching live proxy scores (default: none)")
+    add_seeds(p)
     p.add_argument("--max-flops", type=float, help="FLOPs budget (millions)")
     p.add_argument("--max-params", type=float, help="parameter budget (millions)")
     p.add_argument("--max-latency", type=float, help="HW-NAS-Bench latency budget (ms)")
@@ -108,7 +109,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, ...]:
         TableProxies,
     )
 
-    names = [p for p in (args.proxies or "").split(",") if p]
+    names = proxy_list(args.proxies)
     if args.algo == "aznas" and not names:
         names = (
             AZNAS_PROXIES.split(",")
@@ -170,7 +171,7 @@ def _one(args: argparse.Namespace, space: Any, oracle: Any, proxies: Any, c: Any
             constraint=c,
             oracle=oracle,
             rng=seed,
-            progress=args.runs == 1,
+            progress=len(seed_list(args)) == 1,
         )
     if args.algo == "aging":
         return evolution.aging_evolution(
@@ -214,16 +215,12 @@ def _run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from zcnas.exceptions import ZcnasError
     from zcnas.search.trajectory import plot
 
-    if args.runs < 1:
-        raise ZcnasError("--runs must be >= 1")
+    seeds = seed_list(args)
     space, oracle, proxies, constraint, store = _build(args)
     try:
-        results = [
-            _one(args, space, oracle, proxies, constraint, args.seed + r) for r in range(args.runs)
-        ]
+        results = [_one(args, space, oracle, proxies, constraint, seed) for seed in seeds]
     finally:
         if store is not None:
             store.close()
@@ -239,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
         "evaluations": len(trajs[0]),
         "runs": [
             {
-                "seed": args.seed + i,
+                "seed": seeds[i],
                 "arch": r.best_arch,
                 "arch_str": name(r.best_arch),
                 "test_accuracy": r.best_test,

@@ -2,7 +2,7 @@
 
 Example::
 
-    zcnas search zc-pt --space nb201 --proxy nwot --proposals 10 --validate 100 \\
+    zcnas search zc-pt --space nb201 --proxies nwot --proposals 10 --validate 100 \\
         --order random --seeds 0,1,2,3
 
 prints, per seed, the architecture found with its benchmark accuracy and rank (NB201: test
@@ -16,6 +16,7 @@ import argparse
 import json
 from typing import Any
 
+from zcnas._cliargs import add_proxies, add_seeds, add_store, proxy_list, seed_list
 from zcnas.search import ZC_PT_METHODS, ZC_PT_ORDERS
 
 
@@ -25,34 +26,26 @@ def register(subparsers: Any) -> None:
         "zc-pt", help="Zero-Cost-PT: perturbation-based operation scoring on a supernet"
     )
     p.add_argument("--space", choices=("nb201", "macro", "darts"), default="nb201")
-    p.add_argument("--proxy", default="nwot", help="proxy name (default nwot, eval-mode jacob)")
+    add_proxies(
+        p,
+        default="nwot",
+        help="proxy names, one search each (default nwot, eval-mode jacob)",
+    )
     p.add_argument("--flavor", help="proxy flavor (nwot: zcpt (default), naslib, ...)")
     p.add_argument("--method", choices=ZC_PT_METHODS, default="zc-pt")
     p.add_argument("--proposals", type=int, default=10, help="N proposal iterations (10)")
     p.add_argument("--validate", type=int, default=100, help="V validation minibatches (100)")
     p.add_argument("--order", choices=ZC_PT_ORDERS, default="random", help="edge order (random)")
-    p.add_argument("--seeds", default="0", help="comma-separated search seeds (0)")
+    add_seeds(p)
     p.add_argument("--batch-size", type=int, help="images per minibatch (default: all 30)")
     p.add_argument("--no-augment", action="store_true", help="no crop/flip augmentation")
     p.add_argument("--C", type=int, help="supernet channels (NB201 16, DARTS 16)")
     p.add_argument("--N", type=int, help="NB201 cells per stage (5)")
     p.add_argument("--layers", type=int, help="DARTS cells (8)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
-    p.add_argument("--store", help="score store to receive the validation totals")
+    add_store(p, help="score store to receive the validation totals (default: none)")
     p.add_argument("--json", action="store_true", help="print JSON results")
     p.set_defaults(handler=run)
-
-
-def _seeds(text: str) -> list[int]:
-    from zcnas.exceptions import ZcnasError
-
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise ZcnasError(f"--seeds must be comma-separated integers, got {text!r}") from None
-    if not seeds:
-        raise ZcnasError("--seeds is empty")
-    return seeds
 
 
 def _describe(space: str, arch: str) -> dict[str, Any]:
@@ -90,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
 
     from zcnas.search.zc_pt import search
 
-    seeds = _seeds(args.seeds)
+    seeds = seed_list(args)
+    names = proxy_list(args.proxies)
+    if not names:
+        from zcnas.exceptions import ZcnasError
+
+        raise ZcnasError("--proxies is empty")
     if args.threads is not None:
         if args.threads < 1:
             from zcnas.exceptions import ZcnasError
@@ -110,10 +108,10 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=args.json)
     results = []
     try:
-        for seed in seeds:
+        for proxy, seed in ((p, s) for p in names for s in seeds):
             r = search(
                 args.space,
-                args.proxy,
+                proxy,
                 flavor=args.flavor,
                 proposals=args.proposals,
                 validate_rounds=args.validate,
@@ -127,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
                 store=store,
             )
             d = {
+                "proxy": proxy,
                 "seed": seed,
                 "best": r.best,
                 "unique": len(r.unique),
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(results))
         return 0
     title = (
-        f"Zero-Cost-PT ({args.method}, {args.proxy}) on {args.space}: N={args.proposals}, "
+        f"Zero-Cost-PT ({args.method}, {args.proxies}) on {args.space}: N={args.proposals}, "
         f"V={args.validate}, order={args.order}, torch threads={torch.get_num_threads()}"
     )
     table = Table(title=title)
@@ -152,5 +151,5 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(*(f"{d[k]:.2f}" if isinstance(d[k], float) else str(d[k]) for k in keys))
     console.print(table)
     for d in results:
-        console.print(f"seed {d['seed']}: {d['best']}", soft_wrap=True)
+        console.print(f"{d['proxy']} seed {d['seed']}: {d['best']}", soft_wrap=True, markup=False)
     return 0

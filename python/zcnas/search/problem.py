@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from zcnas.datasets import canonical_dataset
 from zcnas.exceptions import ZcnasError
 
 __all__ = [
@@ -203,6 +204,7 @@ class Oracle:
     def __init__(self, space: str = "nb201", dataset: str = "cifar10", metric: str = "valid"):
         if metric not in ("valid", "test"):
             raise ZcnasError(f"metric must be 'valid' or 'test', got {metric!r}")
+        dataset = canonical_dataset(dataset)
         if space == "nb201":
             from zcnas.bench import load_nb201
 
@@ -276,6 +278,7 @@ class TableProxies:
         if not names:
             raise ZcnasError("names must name at least one proxy")
         self.names = tuple(names)
+        task = canonical_dataset(task)
         cols = []
         if space == "macro":
             from zcnas.spaces import macro
@@ -398,6 +401,9 @@ class Constraint:
     max_params_m: float | None = None
     max_latency_ms: float | None = None
     device: str = "edgegpu"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dataset", canonical_dataset(self.dataset))
 
     def mask(self) -> np.ndarray:
         """Which architectures satisfy every budget (boolean, one per index)."""

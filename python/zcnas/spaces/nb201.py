@@ -237,10 +237,17 @@ def _parse_naslib(enc: Any) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def _table():
-    from zcnas.bench import load_nb201
+@cache
+def _table() -> dict[str, np.ndarray]:
+    """The space's own columns of the packaged NB201 table (``arch_str``, ``iso_class``).
 
-    return load_nb201()
+    Read from the package data, not through :mod:`zcnas.bench`: the benchmark table depends
+    on the space, not the other way round.
+    """
+    from zcnas._tables import load_npz
+
+    cols = load_npz("nb201_groundtruth.npz")
+    return {"arch_str": cols["arch_str"], "iso_class": cols["iso_class"]}
 
 
 @cache

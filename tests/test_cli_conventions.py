@@ -1,0 +1,213 @@
+"""One name per concept on the command line, fast ``--help``, dataset names as users write
+them, and the layering of spaces under benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zcnas import ZcnasError
+from zcnas.cli import _parser, main
+from zcnas.datasets import DATASETS, canonical_dataset
+
+PACKAGE = Path(__file__).resolve().parents[1] / "python" / "zcnas"
+ARCH_6111 = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+)
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """Every (sub)command path of the parser, e.g. ('store', 'import')."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _commands(sub, (*prefix, name))
+
+
+COMMANDS = sorted(set(_commands(_parser())))
+
+
+def test_every_command_is_listed():
+    assert {("store", "import"), ("search", "zc-pt"), ("eznas", "show"), ("analyze",)} <= set(
+        COMMANDS
+    )
+
+
+def test_help_imports_neither_torch_nor_pandas():
+    """``zcnas --help`` and every subcommand's ``--help`` in one fresh interpreter."""
+    code = (
+        "import sys\nfrom zcnas.cli import main\n"
+        f"for argv in [[]] + {[list(c) for c in COMMANDS]!r}:\n"
+        "    try:\n        main([*argv, '--help'])\n    except SystemExit as e:\n"
+        "        assert e.code == 0, argv\n"
+        "bad = sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+@pytest.mark.parametrize("path", [c for c in COMMANDS if c[0] != "search" or len(c) > 1])
+def test_one_name_per_concept(path):
+    """No subcommand shows an old spelling; where a concept exists it has its one name."""
+    parser = _parser()
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    shown = {s for a in parser._actions if a.help != argparse.SUPPRESS for s in a.option_strings}
+    assert not shown & {"--db", "--proxy", "--report"}, shown
+    # --dataset names a dataset; --task only a stored SPACE/TASK (analyze, store import)
+    assert "--task" not in shown or path in (("analyze",), ("store", "import")), shown
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["store", "import", "d", "--store", "x.sqlite"],
+        ["store", "--store", "x.sqlite", "import", "d"],
+        ["store", "--db", "x.sqlite", "info"],
+        ["store", "info", "--db", "x.sqlite"],
+        ["store", "export", "--store", "x.sqlite", "--out", "o.csv"],
+    ],
+)
+def test_store_option_before_or_after_the_subcommand(argv):
+    assert _parser().parse_args(argv).store == "x.sqlite"
+
+
+def test_store_default_is_the_environment(monkeypatch):
+    from zcnas._cliargs import store_path
+
+    args = _parser().parse_args(["store", "info"])
+    monkeypatch.delenv("ZCNAS_STORE", raising=False)
+    assert store_path(args) == "zcnas_scores.sqlite"
+    monkeypatch.setenv("ZCNAS_STORE", "env.sqlite")
+    assert store_path(args) == "env.sqlite"
+
+
+def test_seeds_and_proxies_are_spelled_alike():
+    from zcnas._cliargs import proxy_list, seed_list
+
+    zc = _parser().parse_args(["search", "zc-pt", "--proxy", "synflow", "--seeds", "3,1"])
+    assert proxy_list(zc.proxies) == ["synflow"] and seed_list(zc) == [3, 1]
+    ag = _parser().parse_args(["search", "aging", "--seed", "5", "--runs", "3"])
+    assert seed_list(ag) == [5, 6, 7]
+    zc2 = _parser().parse_args(["search", "zc-pt", "--seed", "2"])
+    assert seed_list(zc2) == [2] and proxy_list(zc2.proxies) == ["nwot"]
+    with pytest.raises(ZcnasError, match="--seeds"):
+        seed_list(_parser().parse_args(["search", "random", "--seeds", "1,x"]))
+
+
+def test_dataset_names_as_users_write_them():
+    for written, name in [
+        ("ImageNet16-120", "imagenet16"),
+        ("imagenet16_120", "imagenet16"),
+        ("cifar10-valid", "cifar10"),
+        ("CIFAR-10", "cifar10"),
+        ("cifar100", "cifar100"),
+        ("CIFAR-100", "cifar100"),
+    ]:
+        assert canonical_dataset(written) == name
+    assert set(map(canonical_dataset, DATASETS)) == set(DATASETS)
+    with pytest.raises(ZcnasError, match="unknown dataset 'svhn'"):
+        canonical_dataset("svhn")
+    assert canonical_dataset("class_scene", strict=False) == "class_scene"
+
+
+def test_dataset_names_in_the_library():
+    from zcnas.bench import load_nb201, load_suite_zero_nb201
+    from zcnas.bench.importers import canonical_task
+    from zcnas.datasets import cifar_batch
+    from zcnas.search.problem import Constraint, Oracle, TableProxies
+
+    t = load_nb201()
+    assert t.test_accuracy("ImageNet16-120") is t.test_accuracy("imagenet16")
+    assert t.query(6111, "ImageNet16-120") == t.query(6111, "imagenet16")
+    assert load_suite_zero_nb201("ImageNet16-120") is load_suite_zero_nb201("imagenet16")
+    assert canonical_task("nasbench201", "ImageNet16-120") == "imagenet16"
+    assert canonical_task("transbench101_micro", "class_scene") == "class_scene"
+    x1, _ = cifar_batch("CIFAR-100", 2)
+    x2, _ = cifar_batch("cifar100", 2)
+    assert np.array_equal(x1.numpy(), x2.numpy())
+    assert Oracle("nb201", "ImageNet16-120").dataset == "imagenet16"
+    assert Constraint(dataset="cifar10-valid", max_flops_m=100).dataset == "cifar10"
+    a = TableProxies(["nwot"], task="ImageNet16-120")
+    b = TableProxies(["nwot"], task="imagenet16")
+    idx = np.arange(10)
+    np.testing.assert_array_equal(a(idx), b(idx))
+    with pytest.raises(ZcnasError, match="unknown dataset"):
+        t.test_accuracy("imagenet")
+
+
+def test_dataset_names_on_the_command_line(capsys):
+    assert (
+        _parser()
+        .parse_args(["bench", "query", "nb201", "--arch", "0", "--dataset", "ImageNet16-120"])
+        .dataset
+        == "imagenet16"
+    )
+    assert _parser().parse_args(["demo", "--task", "ImageNet16-120"]).dataset == "imagenet16"
+    assert (
+        _parser().parse_args(["eznas", "collect", "--out", "o", "--task", "cifar10-valid"]).dataset
+        == "cifar10"
+    )
+    with pytest.raises(SystemExit) as e:
+        _parser().parse_args(["score", "--arch", "0", "--dataset", "ImageNet16-120"])
+    assert e.value.code == 2
+    assert "not available here" in capsys.readouterr().err
+
+
+def test_bench_query_prints_whole_arch_strings():
+    env = dict(os.environ, COLUMNS="40")
+    r = subprocess.run(
+        [sys.executable, "-m", "zcnas.cli", "bench", "query", "nb201", "--arch", "6111"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"6111: {ARCH_6111}" in r.stdout.splitlines()
+
+
+def test_eznas_show_accepts_the_registry_name(capsys, tmp_path):
+    from zcnas.eznas.program import EZNAS_A
+
+    for name in ("eznas_a", "EZNAS_A"):
+        assert main(["eznas", "show", name]) == 0
+        assert capsys.readouterr().out.splitlines()[0] == str(EZNAS_A)
+    assert main(["eznas", "show", str(tmp_path / "nope.json")]) == 2
+    assert "neither a program file nor a released program" in capsys.readouterr().err
+
+
+def _imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+    return out
+
+
+def test_spaces_do_not_import_the_benchmarks():
+    """The benchmark tables depend on the spaces (zcnas.bench -> zcnas.spaces), not both ways."""
+    for path in (PACKAGE / "spaces").glob("*.py"):
+        bad = {m for m in _imports(path) if m == "zcnas.bench" or m.startswith("zcnas.bench.")}
+        assert not bad, (path.name, bad)
+    code = (
+        "import sys\nfrom zcnas.spaces import nb201\n"
+        f"assert nb201.to_index({ARCH_6111!r}) == 6111\n"
+        "assert nb201.index_to_str(6111) and nb201.iso_class(6111) >= 0\n"
+        "assert not any(m.startswith('zcnas.bench') for m in sys.modules), 'bench imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
