@@ -154,7 +154,7 @@ def test_swap_errors():
         swap_meco.swap_score(model, x, repeats=2, reinit=False)
     with pytest.raises(ZcnasError, match="unknown flavor"):
         get_proxy("swap").compute(PassContext(model=model, inputs=x), "nope")
-    with pytest.raises(ZcnasError, match=r"needs an nn\.ReLU"):
+    with pytest.raises(ZcnasError, match=r"swap.*ReLU"):
         score(nn.Sequential(nn.Conv2d(3, 2, 1), nn.Flatten()), x, proxies="swap")
 
 
@@ -232,3 +232,11 @@ def test_caller_model_untouched():
     assert not model.training
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+def test_meco_term_on_rank_deficient_maps():
+    # 256 channels of 8x8: rank <= 64, 192 zero eigenvalues (the QL kernel can stall here)
+    fea = torch.randn(256, 8, 8, generator=torch.Generator().manual_seed(0))
+    got = swap_meco._meco_term(fea, None)
+    ref = np.linalg.eigvalsh(np.corrcoef(fea.reshape(256, -1).double().numpy()))[0]
+    assert got == pytest.approx(ref, abs=1e-9)
