@@ -83,6 +83,15 @@ from zcnas.bench.store_schema import (
 )
 from zcnas.exceptions import ZcnasError
 
+
+def _is_busy(e: sqlite3.Error) -> bool:
+    """Whether ``e`` is SQLite's "database is locked/busy" (another connection holds a lock)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (and extended codes)
+    return "locked" in str(e) or "busy" in str(e)
+
+
 __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
@@ -106,9 +115,14 @@ class ScoreStore(StoreQueries, StoreExport):
             back on power loss; the file stays consistent either way).
         timeout_s: How long a write waits for another writer's lock (busy timeout).
         check: Run ``PRAGMA integrity_check`` when opening an existing file.
+        mode: ``"w"`` (default: read and write; creates the file) or ``"r"`` (read only: the
+            file must exist; no lock is taken, so readers proceed while a writer holds a long
+            transaction, seeing the last committed state; every write raises).
 
     Raises:
-        ZcnasError: ``path`` is not a zcnas store, is corrupt, or was written by a newer schema.
+        ZcnasError: ``path`` is not a zcnas store, is corrupt, or was written by a newer schema;
+            with ``mode="r"``, it does not exist; with ``mode="w"``, another process held the
+            write lock for longer than ``timeout_s`` (the message says so: the file is fine).
 
     Example:
         >>> import tempfile, os
@@ -126,8 +140,12 @@ class ScoreStore(StoreQueries, StoreExport):
         synchronous: str = "FULL",
         timeout_s: float = 60.0,
         check: bool = True,
+        mode: str = "w",
     ) -> None:
         self.path = Path(path)
+        if mode not in ("r", "w"):
+            raise ZcnasError(f"mode must be 'r' (read only) or 'w', got {mode!r}")
+        self._mode = mode
         sync = str(synchronous).upper()
         if sync not in ("FULL", "NORMAL", "EXTRA"):
             raise ZcnasError(
@@ -138,14 +156,24 @@ class ScoreStore(StoreQueries, StoreExport):
         if self.path.is_dir():
             raise ZcnasError(f"{self.path} is a directory, not a zcnas score store")
         fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if mode == "r" and fresh:
+            what = "is empty" if self.path.exists() else "does not exist"
+            raise ZcnasError(f"score store {self.path} {what} (opened read-only)")
         if fresh and not self.path.parent.is_dir():
             raise ZcnasError(f"cannot create score store {self.path}: no such directory")
         self._lock = threading.RLock()
         self._pid = os.getpid()
         self._version = str(_native.__version__)
         try:
+            target: str | Path = self.path
+            if mode == "r":
+                target = f"{self.path.resolve().as_uri()}?mode=ro"
             conn = sqlite3.connect(
-                self.path, timeout=float(timeout_s), isolation_level=None, check_same_thread=False
+                target,
+                timeout=float(timeout_s),
+                isolation_level=None,
+                check_same_thread=False,
+                uri=mode == "r",
             )
         except sqlite3.Error as e:
             raise ZcnasError(f"cannot open score store {self.path}: {e}") from None
@@ -154,14 +182,24 @@ class ScoreStore(StoreQueries, StoreExport):
             conn.execute(f"PRAGMA busy_timeout = {int(float(timeout_s) * 1000)}")
             if not fresh:
                 self._check_existing(check)
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise ZcnasError(f"cannot switch score store {self.path} to WAL mode (got {mode})")
+            if mode == "r":
+                conn.execute("PRAGMA query_only = ON")
+                return
+            journal = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(journal).lower() != "wal":
+                raise ZcnasError(
+                    f"cannot switch score store {self.path} to WAL mode (got {journal})"
+                )
             conn.execute(f"PRAGMA synchronous = {sync}")
             conn.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
         except sqlite3.Error as e:
             self._abandon()
+            if _is_busy(e):
+                raise ZcnasError(
+                    f"score store {self.path} is locked by another writer (waited "
+                    f"{float(timeout_s):g} s): {e}; open it with mode='r' to read meanwhile"
+                ) from None
             raise ZcnasError(f"{self.path} is not a usable zcnas score store: {e}") from None
         except BaseException:
             self._abandon()
@@ -240,6 +278,15 @@ class ScoreStore(StoreQueries, StoreExport):
             conn.execute("ROLLBACK")
             raise
 
+    @property
+    def mode(self) -> str:
+        """``"r"`` (opened read-only) or ``"w"``."""
+        return self._mode
+
+    def _check_writable(self) -> None:
+        if self._mode == "r":
+            raise ZcnasError(f"score store {self.path} is open read-only (mode='r')")
+
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             raise ZcnasError(f"score store {self.path} is closed")
@@ -265,7 +312,8 @@ class ScoreStore(StoreQueries, StoreExport):
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
-        return f"ScoreStore({str(self.path)!r}, {state})"
+        ro = ", read-only" if self._mode == "r" else ""
+        return f"ScoreStore({str(self.path)!r}, {state}{ro})"
 
     def integrity_check(self) -> list[str]:
         """Run ``PRAGMA integrity_check``.
@@ -283,6 +331,7 @@ class ScoreStore(StoreQueries, StoreExport):
         exception; SQLite errors become a ``ZcnasError`` naming the store and ``action``."""
         with self._lock:
             conn = self._db()
+            self._check_writable()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -518,6 +567,7 @@ class ScoreStore(StoreQueries, StoreExport):
         key += (_key("proxy", proxy), _key("flavor", flavor))
         with self._lock:
             conn = self._db()
+            self._check_writable()
             try:
                 cur = conn.execute(
                     "DELETE FROM scores WHERE space=? AND task=? AND arch=? AND proxy=? "
@@ -569,6 +619,10 @@ class ScoreStore(StoreQueries, StoreExport):
             if val is not None:
                 where.append(f"{col}=?")
                 params.append(_key(col, val))
+        if self._mode == "r" and not self._read(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='failures'"
+        ):  # a file from before the table existed, not upgraded (read-only)
+            return pd.DataFrame([], columns=list(_FAILURE_COLUMNS))
         sql = f"SELECT {', '.join(_FAILURE_COLUMNS)} FROM failures"
         if where:
             sql += " WHERE " + " AND ".join(where)

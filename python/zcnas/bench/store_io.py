@@ -163,7 +163,7 @@ def cli_export(
         raise ZcnasError(f"score store {store_path} does not exist")
     from zcnas.bench.store import ScoreStore
 
-    with ScoreStore(store_path) as store:
+    with ScoreStore(store_path, mode="r") as store:
         written = store.export(out_path, format, table=table)
         n = len(store.scores_frame()) if table == "scores" else len(store.ground_truth_frame())
     out(f"wrote {n} {table} rows to {written}")
@@ -180,7 +180,7 @@ def cli_summary(store_path: str | os.PathLike[str], *, out: Any = print) -> int:
         raise ZcnasError(f"score store {store_path} does not exist")
     from zcnas.bench.store import ScoreStore
 
-    with ScoreStore(store_path) as store:
+    with ScoreStore(store_path, mode="r") as store:
         df = store.summary()
     out(df.to_string(index=False) if len(df) else "(empty store)")
     return 0

@@ -41,7 +41,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ from zcnas.eznas import GRADIENTS, PATTERNS, TERMINALS
 __all__ = [
     "EZNAS_A_PROXY",
     "FORMAT",
+    "MAX_INSTANCES",
     "TASKS",
     "VERSION",
     "collect_task",
@@ -63,6 +64,7 @@ __all__ = [
     "register_released_programs",
     "sample_pool",
     "score_program",
+    "shard_path",
     "task_inputs",
 ]
 
@@ -188,11 +190,42 @@ def _net_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] >> 1)
 
 
+#: Most instances one network's shard may declare in a manifest.
+MAX_INSTANCES = 100_000
+
+
+def shard_path(directory: str | os.PathLike[str], file: Any) -> Path:
+    """The path of a manifest's shard ``file`` inside ``directory``.
+
+    Raises:
+        ZcnasError: ``file`` is not a plain relative name (absolute, empty, with ``..``), or it
+            resolves (through a symbolic link) outside ``directory``.
+    """
+    d = Path(directory)
+    if not isinstance(file, str) or not file:
+        raise ZcnasError(f"shard name {file!r} in {d / MANIFEST} is not a file name")
+    rel = PurePath(file)
+    if rel.is_absolute() or ".." in rel.parts or not [q for q in rel.parts if q != "."]:
+        raise ZcnasError(
+            f"unsafe shard name {file!r} in {d / MANIFEST}: it must stay inside the directory"
+        )
+    path = d / rel
+    if path.exists() and not path.resolve().is_relative_to(d.resolve()):
+        raise ZcnasError(
+            f"shard {file!r} of {d} resolves to {path.resolve()}, outside the directory"
+        )
+    return path
+
+
 def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The manifest of a task dataset directory (or of the ``manifest.json`` given).
 
+    Every network entry is checked: a dict with a shard ``file`` that stays inside the
+    directory (:func:`shard_path`) and ``0 <= n_instances <=`` :data:`MAX_INSTANCES`.
+
     Raises:
-        ZcnasError: if it is missing or not a zcnas EZNAS statistics manifest.
+        ZcnasError: if it is missing, unreadable (binary, deeply nested), not a zcnas EZNAS
+            statistics manifest, or an entry fails the checks above.
     """
     p = Path(path)
     if p.is_dir():
@@ -201,10 +234,23 @@ def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ZcnasError(f"no EZNAS statistics manifest at {p}")
     try:
         m = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ZcnasError(f"cannot read the manifest {p}: {e}") from None
-    if m.get("format") != FORMAT or m.get("version") != VERSION:
+    except (OSError, ValueError, RecursionError) as e:
+        raise ZcnasError(f"cannot read the manifest {p}: {type(e).__name__}: {e}") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT or m.get("version") != VERSION:
         raise ZcnasError(f"{p} is not a {FORMAT} v{VERSION} manifest")
+    nets = m.get("networks")
+    if not isinstance(nets, list):
+        raise ZcnasError(f"{p}: 'networks' must be a list")
+    for j, e in enumerate(nets):
+        if not isinstance(e, dict):
+            raise ZcnasError(f"{p}: network {j} is not an object")
+        shard_path(p.parent, e.get("file"))
+        n = e.get("n_instances")
+        if type(n) is not int or not 0 <= n <= MAX_INSTANCES:
+            raise ZcnasError(
+                f"{p}: network {j} has n_instances {n!r}; expected an integer in "
+                f"[0, {MAX_INSTANCES}]"
+            )
     return m
 
 
@@ -240,7 +286,7 @@ def read_shard(
     entry = network if isinstance(network, Mapping) else load_manifest(d)["networks"][network]
     names = parse_terminals(terminals)
     out = []
-    with safe_open(str(d / entry["file"]), framework="numpy") as f:
+    with safe_open(str(shard_path(d, entry["file"])), framework="numpy") as f:
         for k in range(int(entry["n_instances"])):
             out.append({n: f.get_tensor(f"{k:03d}/{n}") for n in names})
     return out
@@ -553,7 +599,7 @@ def register_program(
         return float(program.evaluate(stats))
 
     # no "relu" need: ReLU6 counts as the activation (NAS-Bench-Macro), which that check rejects
-    needs = {"batchnorm"} | ({"labels"} if gradient == "cross-entropy" else set())
+    needs = {"batchnorm", "float_input"} | ({"labels"} if gradient == "cross-entropy" else set())
     return base.register(
         base.Proxy(
             name=name,

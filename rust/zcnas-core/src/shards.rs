@@ -35,7 +35,8 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> CoreError {
 /// One network of a task dataset.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NetworkEntry {
-    /// Shard file name, relative to the dataset directory.
+    /// Shard file name, relative to the dataset directory (no `..`, not absolute; checked by
+    /// [`TaskDataset::open`], and the opened file must resolve inside the directory).
     pub file: String,
     /// Architecture string.
     #[serde(default)]
@@ -99,6 +100,15 @@ impl TaskDataset {
                 format!("{:?}; expected {TERMINALS:?}", manifest.terminals),
             ));
         }
+        for (j, n) in manifest.networks.iter().enumerate() {
+            check_relative(&n.file).map_err(|why| {
+                io_err(
+                    &path,
+                    "unsafe shard name in",
+                    format!("network {j} has file {:?}: {why}", n.file),
+                )
+            })?;
+        }
         Ok(Self { dir, manifest })
     }
 
@@ -140,8 +150,51 @@ impl TaskDataset {
             name: "network",
             id: j,
         })?;
-        Shard::open(self.dir.join(&entry.file), entry.n_instances)
+        check_relative(&entry.file).map_err(|why| {
+            io_err(
+                &self.dir,
+                &format!("unsafe shard name {:?} in", entry.file),
+                why,
+            )
+        })?;
+        let path = self.dir.join(&entry.file);
+        // A symbolic link may still lead out of the directory: compare the resolved paths.
+        let (real_dir, real) = (self.dir.canonicalize(), path.canonicalize());
+        if let (Ok(d), Ok(f)) = (real_dir, real) {
+            if !f.starts_with(&d) {
+                return Err(io_err(
+                    &self.dir,
+                    &format!("shard {:?} resolves to {} outside", entry.file, f.display()),
+                    "refused",
+                ));
+            }
+        }
+        Shard::open(path, entry.n_instances)
     }
+}
+
+/// A manifest's shard name must be a plain relative path below the dataset directory: not
+/// empty, not absolute, no `..`, `.`-only or root components.
+fn check_relative(file: &str) -> std::result::Result<(), &'static str> {
+    use std::path::Component;
+    if file.is_empty() {
+        return Err("the name is empty");
+    }
+    let mut normal = 0usize;
+    for c in Path::new(file).components() {
+        match c {
+            Component::Normal(_) => normal += 1,
+            Component::CurDir => {}
+            Component::ParentDir => return Err("`..` leaves the dataset directory"),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("an absolute path leaves the dataset directory")
+            }
+        }
+    }
+    if normal == 0 {
+        return Err("the name is not a file");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,7 +251,7 @@ impl Shard {
         file.read_exact_at(&mut n8, 0)
             .map_err(|e| io_err(&path, "cannot read the header of", e))?;
         let n = u64::from_le_bytes(n8);
-        if n > MAX_HEADER || 8 + n > file_len {
+        if n > MAX_HEADER || 8u64.checked_add(n).is_none_or(|end| end > file_len) {
             return Err(io_err(
                 &path,
                 "corrupt safetensors header in",
@@ -210,7 +263,7 @@ impl Shard {
             .map_err(|e| io_err(&path, "cannot read the header of", e))?;
         let raw: HashMap<String, serde_json::Value> = serde_json::from_slice(&header)
             .map_err(|e| io_err(&path, "invalid safetensors header in", e))?;
-        let data_start = 8 + n;
+        let data_start = 8 + n; // n <= MAX_HEADER: no overflow
         let mut entries = HashMap::with_capacity(raw.len());
         for (name, value) in raw {
             if name == "__metadata__" {
@@ -230,14 +283,20 @@ impl Shard {
                     ))
                 }
             };
-            let count = e
-                .shape
-                .iter()
-                .try_fold(1usize, |a, &d| a.checked_mul(d))
-                .unwrap_or(usize::MAX);
+            // Every size and offset in checked arithmetic: a header may claim anything (an
+            // offset near 2**64 must not wrap around into the header itself).
+            let count = e.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
             let [lo, hi] = e.data_offsets;
-            let bytes = count.checked_mul(dtype.size());
-            if hi < lo || bytes != usize::try_from(hi - lo).ok() || data_start + hi > file_len {
+            let bytes = count
+                .and_then(|c| c.checked_mul(dtype.size()))
+                .and_then(|b| u64::try_from(b).ok());
+            let start = data_start.checked_add(lo);
+            let end = data_start.checked_add(hi);
+            let consistent = matches!(
+                (bytes, hi.checked_sub(lo), start, end),
+                (Some(b), Some(span), Some(_), Some(end)) if b == span && end <= file_len
+            );
+            if !consistent {
                 return Err(io_err(
                     &path,
                     &format!("tensor {name:?} has inconsistent offsets in"),
@@ -249,8 +308,8 @@ impl Shard {
                 Entry {
                     dtype,
                     shape: e.shape,
-                    start: data_start + lo,
-                    len: count,
+                    start: data_start + lo, // checked above
+                    len: count.unwrap_or(0),
                 },
             );
         }
@@ -271,7 +330,7 @@ impl Shard {
                 "the shard is incomplete",
             )
         })?;
-        let mut buf = vec![0u8; e.len * e.dtype.size()];
+        let mut buf = vec![0u8; e.len.checked_mul(e.dtype.size()).unwrap_or(0)]; // checked at open
         self.file
             .read_exact_at(&mut buf, e.start)
             .map_err(|err| io_err(&self.path, "cannot read", err))?;

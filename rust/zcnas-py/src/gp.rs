@@ -139,7 +139,27 @@ fn method(m: &str) -> PyRes<variation::GenMethod> {
     })
 }
 
+/// Most formulas one `eznas_random_trees` call returns.
+const MAX_TREES: usize = 1_000_000;
+/// Most nodes (worst case, full binary trees) one `eznas_random_trees` call may build.
+const MAX_TOTAL_NODES: usize = 1 << 26;
+
+/// Check `min_depth <= max_depth <= MAX_GEN_HEIGHT` (16).
+fn depth_range(min_depth: usize, max_depth: usize) -> PyRes<()> {
+    let cap = variation::MAX_GEN_HEIGHT;
+    if min_depth > max_depth || max_depth > cap {
+        return Err(bad(
+            "max_depth",
+            format!("need min_depth <= max_depth <= {cap}, got min_depth={min_depth}, max_depth={max_depth}"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// `n` random formulas of height `min_depth..=max_depth` (not checked for validity).
+/// Bounds: `min_depth <= max_depth <= 16`, `n <= 1,000,000` and
+/// `n * (2**(max_depth + 1) - 1) <= 2**26` nodes.
 #[pyfunction]
 #[pyo3(signature = (n, seed, min_depth = 2, max_depth = 6, method_ = "half"))]
 fn eznas_random_trees(
@@ -150,12 +170,15 @@ fn eznas_random_trees(
     method_: &str,
 ) -> PyRes<Vec<String>> {
     let m = method(method_)?;
-    if min_depth > max_depth || max_depth > variation::MAX_GEN_HEIGHT {
+    depth_range(min_depth, max_depth)?;
+    let per_tree = (1usize << (max_depth + 1)) - 1;
+    if n > MAX_TREES || n.saturating_mul(per_tree) > MAX_TOTAL_NODES {
         return Err(bad(
-            "max_depth",
+            "n",
             format!(
-                "need min_depth <= max_depth <= {}",
-                variation::MAX_GEN_HEIGHT
+                "at most {MAX_TREES} formulas and {MAX_TOTAL_NODES} nodes per call \
+                 ({} of height {max_depth}), got {n}",
+                (MAX_TOTAL_NODES / per_tree).min(MAX_TREES)
             ),
         )
         .into());
@@ -166,33 +189,43 @@ fn eznas_random_trees(
         .collect())
 }
 
-/// One-point crossover of two formulas: both children.
+/// A variation result as text, refused when taller than a formula may be (256).
+fn checked_child(t: &Tree) -> PyRes<String> {
+    if t.height() > gp::tree::MAX_HEIGHT {
+        return Err(bad(
+            "a",
+            format!(
+                "the result would be {} high, more than a formula may be ({})",
+                t.height(),
+                gp::tree::MAX_HEIGHT
+            ),
+        )
+        .into());
+    }
+    Ok(t.to_string())
+}
+
+/// One-point crossover of two formulas: both children (each at most 256 high).
 #[pyfunction]
 fn eznas_crossover(a: &str, b: &str, seed: u64) -> PyRes<(String, String)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (x, y) = variation::crossover(&mut rng, &Tree::parse(a)?, &Tree::parse(b)?);
-    Ok((x.to_string(), y.to_string()))
+    Ok((checked_child(&x)?, checked_child(&y)?))
 }
 
-/// Uniform subtree mutation of a formula.
+/// Uniform subtree mutation of a formula; the inserted subtree is `min_depth..=max_depth`
+/// high, with `min_depth <= max_depth <= 16`.
 #[pyfunction]
 #[pyo3(signature = (a, seed, min_depth = 0, max_depth = 5))]
 fn eznas_mutate(a: &str, seed: u64, min_depth: usize, max_depth: usize) -> PyRes<String> {
-    if max_depth > variation::MAX_GEN_HEIGHT {
-        return Err(bad(
-            "max_depth",
-            format!("must be at most {}", variation::MAX_GEN_HEIGHT),
-        )
-        .into());
-    }
+    depth_range(min_depth, max_depth)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Ok(variation::mutate(
+    checked_child(&variation::mutate(
         &mut rng,
         &Tree::parse(a)?,
         min_depth,
-        max_depth.max(min_depth),
-    )
-    .to_string())
+        max_depth,
+    ))
 }
 
 /// The EZNAS search (see `zcnas.eznas.evolve.evolve`); configuration and state are JSON.

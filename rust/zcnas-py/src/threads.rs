@@ -6,6 +6,11 @@
 //! together they do not exceed the cores. After `os.fork()` (`PyTorch` `DataLoader` workers) the
 //! parent's worker threads do not exist in the child, so the child runs every call on a pool
 //! of one thread of its own; the Python package registers `_after_fork_in_child` for that.
+//!
+//! Bound: at most [`max_threads`] threads (256, or the number of CPUs when larger), whether
+//! asked through `set_num_threads` or `ZCNAS_NUM_THREADS`; beyond it, or for a value of the
+//! variable that is not a positive integer, calls raise `ZcnasError` instead of spending
+//! seconds starting threads that only contend (2,000 threads take about 10 s to start).
 
 use crate::errors::PyRes;
 use pyo3::prelude::*;
@@ -18,12 +23,35 @@ use zcnas_core::CoreError;
 static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
 static FORKED_CHILD: AtomicBool = AtomicBool::new(false);
 
-fn default_threads() -> usize {
-    std::env::var("ZCNAS_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+/// Largest pool size accepted: 256, or the number of CPUs when that is larger.
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .max(256)
+}
+
+fn check_threads(name: &'static str, n: usize) -> Result<usize, CoreError> {
+    let max = max_threads();
+    if n == 0 || n > max {
+        return Err(CoreError::InvalidParameter {
+            name,
+            reason: format!("the number of threads must be at least 1 and at most {max}, got {n}"),
+        });
+    }
+    Ok(n)
+}
+
+fn default_threads() -> Result<usize, CoreError> {
+    match std::env::var("ZCNAS_NUM_THREADS") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(n) => check_threads("ZCNAS_NUM_THREADS", n),
+            Err(_) => Err(CoreError::InvalidParameter {
+                name: "ZCNAS_NUM_THREADS",
+                reason: format!("must be a positive integer, got {v:?}"),
+            }),
+        },
+        _ => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZero::get)),
+    }
 }
 
 fn build(n: usize) -> Result<ThreadPool, CoreError> {
@@ -44,7 +72,7 @@ fn pool() -> Result<Arc<ThreadPool>, CoreError> {
     if let Some(p) = guard.as_ref() {
         return Ok(Arc::clone(p));
     }
-    let p = Arc::new(build(default_threads())?);
+    let p = Arc::new(build(default_threads()?)?);
     *guard = Some(Arc::clone(&p));
     Ok(p)
 }
@@ -92,20 +120,33 @@ pub fn detached<T: Send>(
 }
 
 /// Resize zcnas' thread pool (it is rebuilt; calls in flight finish on the old one).
+/// `n` must be between 1 and [`max_threads`].
 #[pyfunction]
-fn set_num_threads(n: usize) -> PyRes<()> {
-    if n == 0 {
-        return Err(CoreError::InvalidParameter {
-            name: "n",
-            reason: "the number of threads must be at least 1".into(),
-        }
-        .into());
+fn set_num_threads(n: &Bound<'_, PyAny>) -> PyRes<()> {
+    // Any Python int: a negative or huge one is the same parameter error as 0 or 10**6.
+    let n = match n.extract::<i64>() {
+        Ok(v) => usize::try_from(v).ok(),
+        Err(_) if n.is_instance_of::<pyo3::types::PyInt>() => None,
+        Err(e) => return Err(e.into()),
     }
-    let p = Arc::new(build(n)?);
+    .ok_or_else(|| CoreError::InvalidParameter {
+        name: "n",
+        reason: format!(
+            "the number of threads must be at least 1 and at most {}, got {n}",
+            max_threads()
+        ),
+    })?;
+    let p = Arc::new(build(check_threads("n", n)?)?);
     *POOL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
     Ok(())
+}
+
+/// The largest accepted number of threads (see `set_num_threads`).
+#[pyfunction]
+fn max_num_threads() -> usize {
+    max_threads()
 }
 
 /// Number of threads zcnas' parallel functions use (1 in a forked child).
@@ -126,6 +167,7 @@ fn _after_fork_in_child() {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(max_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     Ok(())
 }

@@ -39,9 +39,19 @@ use std::time::Instant;
 /// Rounds of `varOr` (or of random generation) tried before giving up on valid programs.
 const MAX_ROUNDS: usize = 200;
 
+/// Largest population, `mu`, `lambda`, tournament, hall of fame, `s`, `nets_per_eval` and
+/// `n_validation` accepted by [`EvolveConfig::validate`].
+pub const MAX_COUNT: usize = 100_000;
+/// Largest number of generations accepted by [`EvolveConfig::validate`].
+pub const MAX_GENERATIONS: usize = 1_000_000;
+
 /// Hyperparameters; the defaults are the paper's (section 8.7) and the reference's.
+///
+/// In JSON, absent keys take their defaults and unknown keys are an error (a misspelt key
+/// would otherwise run silently with the default). Bounds: counts at most [`MAX_COUNT`],
+/// generations at most [`MAX_GENERATIONS`], heights as documented per field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvolveConfig {
     /// Number of generations after the initial population (15).
     pub generations: usize,
@@ -149,6 +159,23 @@ impl EvolveConfig {
         }
         if self.s < 1 || self.nets_per_eval < 2 || self.n_validation < 1 {
             return bad("s", "need s >= 1, nets_per_eval >= 2 and n_validation >= 1");
+        }
+        if self.generations > MAX_GENERATIONS {
+            return bad("generations", "must be at most 1000000");
+        }
+        for (name, v) in [
+            ("population", self.population),
+            ("mu", self.mu),
+            ("lambda", self.lambda),
+            ("tournament", self.tournament),
+            ("hall_of_fame", self.hall_of_fame),
+            ("s", self.s),
+            ("nets_per_eval", self.nets_per_eval),
+            ("n_validation", self.n_validation),
+        ] {
+            if v > MAX_COUNT {
+                return bad(name, "must be at most 100000");
+            }
         }
         Ok(())
     }
@@ -267,6 +294,31 @@ impl Evolver {
         }
         for ind in state.population.iter().chain(&state.hall_of_fame) {
             Tree::parse(&ind.expr)?;
+        }
+        // Indices read from the checkpoint are used to index the datasets: check them all.
+        let bad_ckpt = |reason: String| CoreError::InvalidParameter {
+            name: "checkpoint",
+            reason,
+        };
+        if state.validation.len() != state.config.n_validation {
+            return Err(bad_ckpt(format!(
+                "{} validation networks, the configuration says {}",
+                state.validation.len(),
+                state.config.n_validation
+            )));
+        }
+        for &(d, n) in &state.validation {
+            if sizes.get(d).is_none_or(|&len| n >= len) {
+                return Err(bad_ckpt(format!(
+                    "validation network ({d}, {n}) is not in the datasets (sizes {sizes:?})"
+                )));
+            }
+        }
+        if state.next_generation > state.config.generations.saturating_add(1) {
+            return Err(bad_ckpt(format!(
+                "next generation {} is past the last one ({})",
+                state.next_generation, state.config.generations
+            )));
         }
         Ok(Self {
             state,
