@@ -7,3 +7,10 @@
 from zcnas._native import NonFiniteError, ZcnasError
 
 __all__ = ["NonFiniteError", "ZcnasError"]
+
+
+class ZcnasWarning(UserWarning):
+    """A warning from zcnas about a result (proxies skipped, values replaced), not an error."""
+
+
+__all__ += ["ZcnasWarning"]

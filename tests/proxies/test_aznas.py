@@ -269,8 +269,11 @@ def test_errors():
     with pytest.raises(ZcnasError, match="never ran"):
         aznas.aznas_components(unused, x, feature_modules=["conv0", "extra", "b1"])
     flat = nn.Sequential(nn.Conv2d(3, 2, 1), nn.Flatten(), nn.Linear(128, 2))
-    with pytest.raises(ZcnasError, match=r"\(B, C, H, W\)"):
+    with pytest.raises(ZcnasError, match="positions of input and output gradients"):
         aznas.aznas_components(flat, x, feature_modules=["0", "1"])
+    five_d = nn.Sequential(nn.Conv2d(3, 2, 1), nn.Unflatten(1, (1, 2)))
+    with pytest.raises(ZcnasError, match=r"\(B, C, H, W\), \(B, N, D\) or \(B, D\)"):
+        aznas.aznas_components(five_d, x, feature_modules=["0", "1"])
     with pytest.raises(ZcnasError, match=r"\(m, 4\)"):
         aznas.aznas_score(np.zeros((3, 3)))
 

@@ -81,7 +81,7 @@ __all__ = [
 ]
 
 #: Module classes that count as the ReLU of an instance.
-ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)
+ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
 #: Standard deviation of the perturbation of P (the paper: ``0.01 ** 0.5``).
 PERTURB_STD = 0.01**0.5
 #: Salt of the generator of the N and P noise (see the module docstring).

@@ -17,10 +17,20 @@ One pass on a private copy of the model gives three of the components:
 * **Features.** F_0..F_{L-1} are the outputs of the feature modules, in the order they run. For
   zcnas's NAS-Bench-201 networks (a ``stem`` and a ``cells`` ModuleList) they are found
   automatically: the stem and every cell and reduction block, 18 features for N=5 (as the
-  reference's ``extract_cell_features``). For other models name them with a ``feature_modules``
-  attribute on the model, or the ``feature_modules`` argument of :func:`aznas_components`: a
-  sequence of submodule names (as in ``named_modules()``) or submodules. The forward pass stops
-  once the last feature module has run (the reference does not run the head).
+  reference's ``extract_cell_features``). Other models: ``blocks=`` of :func:`zcnas.proxies.score`,
+  a ``feature_modules`` attribute on the model, or the ``feature_modules`` argument of
+  :func:`aznas_components` (a sequence of submodule names, as in ``named_modules()``, or
+  submodules); otherwise the blocks are found (:func:`find_feature_modules`): the children of
+  every ``nn.Sequential``/``nn.ModuleList`` whose children are all blocks (modules with
+  submodules, or parameter-free modules such as ``nn.Identity``), outermost first, in module
+  order -- torchvision ResNet's BasicBlocks/Bottlenecks, MobileNetV2's and EfficientNet's
+  ``features`` stages, timm ViT's ``blocks``, NAS-Bench-Macro's ``layers`` -- with F_0 the
+  input of the first block (the stem's output; when that is the model's input itself, F_0 is
+  the first block's output instead). The forward pass stops once the last feature has been
+  captured (the reference does not run the head).
+* **Features of other ranks.** Token features (B, N, D) are treated as (B*N) x D and vectors
+  (B, D) as B x D wherever the (B, C, H, W) formulas below flatten positions; a zcnas
+  generalisation for transformers and MLP blocks (the reference has only 4-D features).
 * **Expressivity** of one feature F (B, C, H, W): X = F as (B*H*W) x C, centred per channel;
   Sigma = X^T X / (B*H*W); lambda = eigvalsh(Sigma); p = lambda / sum(lambda);
   e(F) = -sum p * log(p + 1e-8). ``az_expressivity`` = sum_i e(F_i).
@@ -34,9 +44,11 @@ One pass on a private copy of the model gives three of the components:
   0, reached at s = 1). ``az_trainability`` = the mean of the block scores (-inf if any is).
 * **Complexity**: ``az_complexity`` = FLOPs, counted by :func:`zcnas.spaces.nb201.count_flops`
   (multiply-accumulates of every Conv2d and Linear, in millions) for one input of the batch's
-  shape, on a copy of the model. Departure: the reference takes NB201's FLOPs from the NATS-Bench
-  API, which also charges ReLU/BN and pooling (the relation is written in ``count_flops``'s
-  docstring), and counts the model's own FLOPs in its MobileNetV2 space, as here.
+  shape, on a copy of the model. The reference takes NB201's FLOPs from the NATS-Bench API,
+  whose counter (xautodl) also counts Conv2d and Linear only; the two differ by the
+  classifier's bias, which xautodl charges (1e-5 M for 10 classes), a constant offset that
+  leaves ranks unchanged. In its MobileNetV2 space the reference counts the model's own FLOPs,
+  as here.
 
 All four are **higher = better** as the reference ranks them (no sign flips). NaN policy, as
 the reference: a NaN component (e.g. an all-zero feature gives 0/0 in p, or float32 eigvalsh
@@ -139,7 +151,7 @@ def _resolve_spec(spec: Any, owner: nn.Module, target: nn.Module) -> list[str]:
                 f"feature_modules entries must be names or modules, got {type(item).__name__}"
             )
         try:
-            target.get_submodule(name)
+            target.get_submodule(name.removeprefix(INPUT_PREFIX))
         except AttributeError:
             raise ZcnasError(f"feature_modules: the model has no submodule {name!r}") from None
         names.append(name)
@@ -177,20 +189,79 @@ def find_feature_modules(model: nn.Module, feature_modules: Any = None) -> list[
     cells = getattr(model, "cells", None)
     if isinstance(stem, nn.Module) and isinstance(cells, nn.ModuleList) and len(cells) > 0:
         return ["stem", *(f"cells.{i}" for i in range(len(cells)))]
-    raise ZcnasError(
-        "AZ-NAS needs feature modules (the stem and each block whose outputs are compared): "
-        f"{type(model).__name__} has no `stem` + `cells` and no `feature_modules` attribute; "
-        "set model.feature_modules = [submodule names] or pass feature_modules="
-    )
+    blocks = find_blocks(model)
+    if len(blocks) < 2:
+        raise ZcnasError(
+            "AZ-NAS needs a chain of blocks whose outputs are compared: none found in "
+            f"{type(model).__name__} (no nn.Sequential/nn.ModuleList of blocks); pass "
+            "blocks=[submodule names] to score, or set model.feature_modules"
+        )
+    return [INPUT_PREFIX + blocks[0], *blocks]
 
 
-def _features(model: nn.Module, names: Sequence[str], x: torch.Tensor) -> list[torch.Tensor]:
-    """Outputs of the named modules, in the order they run, from one forward (stopped early)."""
-    modules = [model.get_submodule(n) for n in names]
+#: A feature name with this prefix stands for the *input* of that module (F_0 of found blocks).
+INPUT_PREFIX = "input:"
+
+
+def _has_params(m: nn.Module) -> bool:
+    return next(m.parameters(), None) is not None
+
+
+def _is_block_container(m: nn.Module) -> bool:
+    if not isinstance(m, nn.Sequential | nn.ModuleList):
+        return False
+    kids = list(m.children())
+    if len(kids) < 1:
+        return False
+    leaf_with_params = any(next(k.children(), None) is None and _has_params(k) for k in kids)
+    blocks = [k for k in kids if next(k.children(), None) is not None and _has_params(k)]
+    return not leaf_with_params and bool(blocks)
+
+
+def find_blocks(model: nn.Module) -> list[str]:
+    """Names of the blocks of a block-structured model (see the module docstring): the
+    children of every block container (``nn.Sequential``/``nn.ModuleList`` with no
+    parameterised leaf child and at least one child block), outermost first, in module order.
+
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(
+    ...     nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU()), nn.Identity(),
+    ...     nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU())))
+    >>> find_blocks(net)
+    ['1.0', '1.1', '1.2']
+    """
+    found: list[str] = []
+
+    def visit(mod: nn.Module, prefix: str) -> None:
+        for name, child in mod.named_children():
+            full = f"{prefix}{name}"
+            if _is_block_container(child):
+                found.extend(f"{full}.{n}" for n, _ in child.named_children())
+            else:
+                visit(child, full + ".")
+
+    if _is_block_container(model):
+        return [n for n, _ in model.named_children()]
+    visit(model, "")
+    return found
+
+
+def _features(
+    model: nn.Module,
+    names: Sequence[str],
+    x: torch.Tensor,
+    run: Any = None,
+) -> list[torch.Tensor]:
+    """Outputs of the named modules (inputs for ``input:`` names), in the order they run, from
+    one forward (stopped early); ``run(model)`` runs it (default ``model(x)``). An ``input:``
+    feature that is the model's input ``x`` itself is dropped (no block maps to it)."""
+    modules = [model.get_submodule(n.removeprefix(INPUT_PREFIX)) for n in names]
     captured: list[tuple[int, torch.Tensor]] = []
 
     def make_hook(k: int):
         def hook(_mod: nn.Module, _inp: Any, out: Any) -> None:
+            if names[k].startswith(INPUT_PREFIX):
+                out = _inp[0] if isinstance(_inp, tuple) and _inp else None
             if not isinstance(out, torch.Tensor):
                 raise ZcnasError(
                     f"AZ-NAS feature module {names[k]!r} returned {type(out).__name__}, "
@@ -204,9 +275,18 @@ def _features(model: nn.Module, names: Sequence[str], x: torch.Tensor) -> list[t
 
         return hook
 
-    handles = [m.register_forward_hook(make_hook(k)) for k, m in enumerate(modules)]
+    handles = []
+    for k, m in enumerate(modules):
+        if names[k].startswith(INPUT_PREFIX):
+            hk = make_hook(k)
+            handles.append(m.register_forward_pre_hook(lambda mod, inp, hk=hk: hk(mod, inp, None)))
+        else:
+            handles.append(m.register_forward_hook(make_hook(k)))
     try:
-        model(x)
+        if run is None:
+            model(x)
+        else:
+            run(model)
     except _StopForward:
         pass
     finally:
@@ -216,19 +296,31 @@ def _features(model: nn.Module, names: Sequence[str], x: torch.Tensor) -> list[t
         seen = {k for k, _ in captured}
         missing = [n for k, n in enumerate(names) if k not in seen]
         raise ZcnasError(f"AZ-NAS feature modules never ran in the forward pass: {missing}")
+    if names[captured[0][0]].startswith(INPUT_PREFIX) and captured[0][1] is x:
+        captured = captured[1:]  # the first block reads the model's input: F_0 = its output
     feats = [t for _, t in captured]
     for (k, _), f in zip(captured, feats, strict=True):
-        if f.dim() != 4:
+        if f.dim() not in (2, 3, 4):
             raise ZcnasError(
-                f"AZ-NAS features must be (B, C, H, W); {names[k]!r} gave shape {tuple(f.shape)}"
+                "AZ-NAS features must be (B, C, H, W), (B, N, D) or (B, D); "
+                f"{names[k]!r} gave shape {tuple(f.shape)}"
             )
+    if len(feats) < 2:
+        raise ZcnasError("AZ-NAS needs at least 2 features (consecutive blocks)")
     return feats
 
 
+def _positions(t: torch.Tensor) -> torch.Tensor:
+    """A feature or gradient as (positions, channels): (B*H*W, C), (B*N, D) or (B, D)."""
+    if t.dim() == 4:
+        b, c, h, w = t.shape
+        return t.permute(0, 2, 3, 1).reshape(b * h * w, c)
+    return t.reshape(-1, t.shape[-1])
+
+
 def _entropy(feat: torch.Tensor) -> float:
-    """Covariance-spectrum entropy e(F) of one (B, C, H, W) feature (in its dtype)."""
-    b, c, h, w = feat.shape
-    x = feat.detach().permute(0, 2, 3, 1).reshape(b * h * w, c)
+    """Covariance-spectrum entropy e(F) of one feature (in its dtype), positions x channels."""
+    x = _positions(feat.detach())
     x = x - x.mean(dim=0, keepdim=True)
     sigma = x.t().mm(x) / x.shape[0]
     lam = torch.linalg.eigvalsh(sigma)
@@ -249,6 +341,18 @@ def _block_trainability(f_out: torch.Tensor, f_in: torch.Tensor, g_out: torch.Te
         ) from None
     if g_in.shape == g_out.shape and bool(torch.all(g_in == g_out)):
         return -math.inf
+    if g_out.dim() != 4 or g_in.dim() != 4:
+        gi, go = _positions(g_in), _positions(g_out)
+        if gi.shape[0] != go.shape[0]:
+            raise ZcnasError(
+                f"AZ-NAS trainability: block maps {tuple(f_in.shape)} to {tuple(f_out.shape)}; "
+                "the positions of input and output gradients do not match"
+            )
+        mat = gi.t().mm(go) / go.shape[0]
+        if mat.shape[0] < mat.shape[1]:
+            mat = mat.t()
+        s = float(torch.linalg.svdvals(mat).max().item())
+        return -s - 1.0 / (s + 1e-6) + 2.0
     bo, co, ho, wo = g_out.shape
     if g_in.shape[2] != ho or g_in.shape[3] != wo:
         stride = int(g_in.shape[2] / ho)
@@ -282,6 +386,8 @@ def _pass(ctx: PassContext, flavor: str, feature_modules: Any = None) -> dict[st
     if flavor not in FLAVORS:
         raise ZcnasError(f"AZ-NAS proxies: unknown flavor {flavor!r}; expected one of {FLAVORS}")
     model = ctx.model_copy()
+    if feature_modules is None:
+        feature_modules = ctx.blocks
     if feature_modules is not None:
         names = _resolve_spec(feature_modules, ctx.model, model)
     else:
@@ -297,7 +403,7 @@ def _pass(ctx: PassContext, flavor: str, feature_modules: Any = None) -> dict[st
     else:
         x = ref.detach()
     with torch.enable_grad():
-        feats = _features(model, names, x)
+        feats = _features(model, names, x, run=lambda m: ctx.forward(m, x=x))
         block_e = [_entropy(f) for f in feats]
         gen = ctx.generator(SALT_RADEMACHER)
         block_t: list[float] = [0.0] * (len(feats) - 1)
@@ -318,9 +424,30 @@ def _pass(ctx: PassContext, flavor: str, feature_modules: Any = None) -> dict[st
 
 
 def _complexity(ctx: PassContext) -> float:
+    if ctx.call is not None or not ctx.inputs.is_floating_point():
+        from zcnas.proxies.naslib import count_flops_naslib
+
+        one = ctx.model_call().batch_slice(slice(0, 1))
+        return float(count_flops_naslib(ctx.model, None, macs_only=True, call=one))
     from zcnas.spaces.nb201 import count_flops
 
     return float(count_flops(ctx.model_copy(), (1, *tuple(ctx.inputs.shape[1:]))))
+
+
+def _check(info: Any, flavor: str) -> str | None:
+    if flavor == "aznas" and not info.call.primary.is_floating_point():
+        return (
+            "flavor 'aznas' feeds a Gaussian input and the primary input is "
+            f"{info.call.primary.dtype}; use flavor 'data'"
+        )
+    try:
+        if info.blocks is not None:
+            _resolve_spec(info.blocks, info.model, info.model)
+        else:
+            find_feature_modules(info.model)
+    except ZcnasError as exc:
+        return str(exc)
+    return None
 
 
 def aznas_components(
@@ -388,9 +515,10 @@ def _component_proxy(component: str, doc: str) -> Proxy:
         name=f"az_{component}",
         compute=compute,
         flavors=FLAVORS,
-        needs=frozenset(),
+        needs=frozenset({"blocks"}),
         family="aznas",
         doc=doc,
+        check=_check,
     )
 
 
@@ -433,9 +561,10 @@ register(
         flavors=FLAVORS,
         needs=frozenset(),
         family="aznas",
+        train_mode=False,
         doc="AZ-NAS complexity: FLOPs (Conv2d + Linear multiply-accumulates, millions, one "
         "input) by zcnas.spaces.nb201.count_flops; the reference reads NB201 FLOPs from the "
-        "NATS-Bench API (which also charges ReLU/BN/pooling). Higher = better (AZ-NAS prefers "
-        "networks that use the budget).",
+        "NATS-Bench API (xautodl's counter, also Conv2d + Linear only, plus the classifier "
+        "bias: 1e-5 M more). Higher = better (AZ-NAS prefers networks that use the budget).",
     )
 )

@@ -21,10 +21,33 @@ from typing import Any
 import torch
 
 from zcnas.exceptions import ZcnasError
+from zcnas.proxies.model_io import ModelInputs, default_output
 
-#: What a proxy may need from the caller or the model, checked before any work is done.
-#: ``global_pool``: an ``nn.AdaptiveAvgPool2d`` (zen reads its input as the pre-GAP feature).
-NEEDS = frozenset({"labels", "relu", "conv_or_linear", "batchnorm", "global_pool"})
+#: What a proxy may need from the caller or the model, checked before any work is done by
+#: :func:`zcnas.proxies.applicable`:
+#:
+#: * ``labels``: targets for the loss (class indices for the default cross-entropy);
+#: * ``class_labels``: 1-D integer class labels and ``(B, classes)`` outputs (epe_nas);
+#: * ``relu``: a ReLU-family module that runs (flavor ``preact``: any element-wise activation);
+#: * ``conv_or_linear``: an ``nn.Conv2d`` or ``nn.Linear`` (the layers the references score);
+#: * ``batchnorm``: a BatchNorm layer;
+#: * ``global_pool``: an ``nn.AdaptiveAvgPool2d`` that runs (zen reads its input);
+#: * ``float_input``: one floating-point input tensor (the proxy differentiates or replaces it);
+#: * ``relu_conv_bn``: ReLU-family -> Conv2d -> BatchNorm2d triplets on square maps (EZNAS);
+#: * ``blocks``: a chain of blocks (AZ-NAS), found or given with ``blocks=``.
+NEEDS = frozenset(
+    {
+        "labels",
+        "class_labels",
+        "relu",
+        "conv_or_linear",
+        "batchnorm",
+        "global_pool",
+        "float_input",
+        "relu_conv_bn",
+        "blocks",
+    }
+)
 
 #: The passes over the real batch that can share one forward: the cross-entropy gradient
 #: (``grad``), grasp's Hessian-gradient product (``hessian``), the input Jacobian
@@ -38,7 +61,8 @@ class PassContext:
 
     Attributes:
         model: the caller's model. Proxies must not modify it: use :meth:`model_copy`.
-        inputs: the minibatch ``(B, C, H, W)`` (already normalised), on the model's device.
+        inputs: the primary input tensor ``(B, ...)`` (already normalised), on the model's
+            device in its dtype (see ``call`` for models with several inputs).
         labels: ``(B,)`` class indices, or None.
         num_classes: output classes of the model (from a forward on one input if not given).
         seed: seed for every random draw of the call (Gaussian inputs, Rademacher vectors, ...).
@@ -47,6 +71,14 @@ class PassContext:
         flavor: the flavor the caller asked for (each proxy resolves its own default).
         planned: the :data:`DATA_PASSES` that the requested proxies read, set by the engine
             before any pass runs, so that they can be computed from one forward.
+        call: the model's full call (several inputs, keyword inputs); None means
+            ``model(inputs)``. ``inputs`` is always its primary tensor.
+        output_fn: maps the model's output to the scored tensor (default
+            :func:`~zcnas.proxies.model_io.default_output`).
+        loss_fn: ``loss_fn(output, labels) -> scalar`` with mean reduction (default
+            cross-entropy on class indices).
+        blocks: AZ-NAS's blocks (names or submodules), or None to find them.
+        notes: what passes report back to the engine (e.g. values replaced by -1e8).
     """
 
     model: torch.nn.Module
@@ -57,7 +89,66 @@ class PassContext:
     max_chunk: int | None = None
     flavor: str | None = None
     planned: frozenset[str] = frozenset()
+    call: ModelInputs | None = None
+    output_fn: Callable[[Any], Any] | None = None
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    blocks: Any = None
+    notes: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+
+    def model_call(self) -> ModelInputs:
+        """The model's call (``model(inputs)`` when none was given)."""
+        return self.call if self.call is not None else ModelInputs((self.inputs,))
+
+    def forward(
+        self,
+        model: torch.nn.Module,
+        sl: slice | None = None,
+        x: torch.Tensor | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
+        """Run ``model`` on the batch (rows ``sl``), or with the primary input replaced by
+        ``x``, and return the scored output tensor (``output_fn`` applied). ``dtype`` casts
+        the other floating inputs (for a copy of the model cast to it)."""
+        call = self.model_call()
+        if x is not None:
+            call = call.with_primary(x)
+        elif sl is not None:
+            call = call.batch_slice(sl)
+        if dtype is not None:
+            call = call.map(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        out = (self.output_fn or default_output)(call.call(model))
+        if not isinstance(out, torch.Tensor):
+            raise ZcnasError(f"output_fn must return a tensor, got {type(out).__name__}")
+        return out
+
+    def loss(self, out: torch.Tensor, sl: slice) -> torch.Tensor:
+        """The mean loss of rows ``sl`` weighted by ``chunk / B`` (chunk losses add up to the
+        full-batch mean): cross-entropy on class indices, or ``loss_fn``."""
+        if self.labels is None:
+            raise ZcnasError("this proxy needs labels (pass labels=...)")
+        y = self.labels[sl]
+        if self.loss_fn is None:
+            if out.dim() < 2:
+                raise ZcnasError(
+                    f"cross-entropy needs outputs (B, classes, ...), got {tuple(out.shape)}; "
+                    "pass loss_fn= for other outputs"
+                )
+            if y.numel() and int(y.max()) >= out.shape[1]:
+                raise ZcnasError(
+                    f"labels go up to {int(y.max())} but the model has {out.shape[1]} outputs"
+                )
+            loss = torch.nn.functional.cross_entropy(out, y)
+        else:
+            loss = self.loss_fn(out, y)
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise ZcnasError("loss_fn must return a scalar tensor (use mean reduction)")
+            loss = loss.reshape(())
+        return loss * (y.shape[0] / self.inputs.shape[0])
+
+    def note(self, key: str, value: str) -> None:
+        """Record something for the engine to report (e.g. ``naslib_replaced``)."""
+        self.notes.setdefault(key, []).append(value)
 
     def cached(self, key: Hashable, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` once per ``key`` in this call and return its (shared) result."""
@@ -95,6 +186,13 @@ class Proxy:
         passes: the :data:`DATA_PASSES` it reads (for planning; reading others still works).
         family: short tag for documentation (``gradient``, ``activation``, ``aznas`` ...).
         doc: one paragraph: formula, reference, sign convention, departures.
+        min_batch: the smallest batch on which the proxy is not degenerate (a correlation
+            or kernel over samples needs two).
+        train_mode: runs the model in train mode on the batch (BatchNorm then needs more
+            than one value per channel).
+        check: ``check(info, flavor) -> reason or None``, the proxy's own applicability
+            test beyond ``needs`` (``info`` is a :class:`zcnas.proxies.engine.ModelInfo`:
+            the model, its call, labels and the probe's findings).
     """
 
     name: str
@@ -104,6 +202,9 @@ class Proxy:
     passes: frozenset[str] = frozenset()
     family: str = ""
     doc: str = ""
+    min_batch: int = 1
+    train_mode: bool = True
+    check: Callable[[Any, str], str | None] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.needs) - NEEDS
@@ -127,12 +228,34 @@ class Proxy:
 _REGISTRY: dict[str, Proxy] = {}
 
 
-def register(proxy: Proxy) -> Proxy:
-    """Add a proxy to the registry (a name can be registered once)."""
-    if proxy.name in _REGISTRY:
-        raise ZcnasError(f"proxy {proxy.name!r} is already registered")
+def register(proxy: Proxy, overwrite: bool = False) -> Proxy:
+    """Add a proxy to the registry (timm's convention: a name is registered once unless
+    ``overwrite=True``).
+
+    Raises:
+        ZcnasError: the name is taken and ``overwrite`` is False.
+    """
+    if proxy.name in _REGISTRY and not overwrite:
+        raise ZcnasError(
+            f"proxy {proxy.name!r} is already registered (pass overwrite=True to replace it)"
+        )
     _REGISTRY[proxy.name] = proxy
     return proxy
+
+
+def unregister(name: str) -> Proxy:
+    """Remove a proxy from the registry and return it.
+
+    Raises:
+        ZcnasError: no proxy has that name.
+    """
+    get_proxy(name)
+    return _REGISTRY.pop(name)
+
+
+def is_proxy(name: str) -> bool:
+    """Whether a proxy called ``name`` is registered."""
+    return name in _REGISTRY
 
 
 def get_proxy(name: str) -> Proxy:

@@ -49,6 +49,7 @@ from torch import nn
 
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies.base import PassContext, Proxy, register
+from zcnas.proxies.model_io import is_relu_family
 
 __all__ = ["SALT_INIT", "eznas_init", "eznas_layer_scores", "relu_conv_bn_triplets"]
 
@@ -56,14 +57,17 @@ __all__ = ["SALT_INIT", "eznas_init", "eznas_layer_scores", "relu_conv_bn_triple
 SALT_INIT = 3_200_001
 
 
-def relu_conv_bn_triplets(model: nn.Module) -> list[tuple[nn.ReLU, nn.Conv2d, nn.BatchNorm2d]]:
-    """Consecutive ``(ReLU, Conv2d, BatchNorm2d)`` triplets among those modules, in order."""
-    seq = [m for m in model.modules() if isinstance(m, nn.ReLU | nn.Conv2d | nn.BatchNorm2d)]
+def relu_conv_bn_triplets(model: nn.Module) -> list[tuple[nn.Module, nn.Conv2d, nn.BatchNorm2d]]:
+    """Consecutive ``(ReLU, Conv2d, BatchNorm2d)`` triplets among those modules, in order; the
+    ReLU is any ReLU-family module (type name containing ``"ReLU"``: ReLU6, LeakyReLU, ...)."""
+    seq = [
+        m for m in model.modules() if is_relu_family(m) or isinstance(m, nn.Conv2d | nn.BatchNorm2d)
+    ]
     out = []
     i = 0
     while i + 2 < len(seq):
         a, b, c = seq[i : i + 3]
-        if isinstance(a, nn.ReLU) and isinstance(b, nn.Conv2d) and isinstance(c, nn.BatchNorm2d):
+        if is_relu_family(a) and isinstance(b, nn.Conv2d) and isinstance(c, nn.BatchNorm2d):
             out.append((a, b, c))
             i += 3
         else:
@@ -144,9 +148,7 @@ def _layer_scores(ctx: PassContext) -> list[float]:
     handles = [relu.register_forward_hook(make_hook(k)) for k, (relu, _, _) in enumerate(triplets)]
     try:
         with torch.enable_grad():
-            logits = net(ctx.inputs)
-            if not isinstance(logits, torch.Tensor):
-                raise ZcnasError(f"eznas needs a model returning logits, got {type(logits)}")
+            logits = ctx.forward(net)
             logits.backward(torch.ones_like(logits))
     finally:
         for h in handles:
@@ -175,12 +177,21 @@ def _compute(ctx: PassContext, flavor: str) -> float:
     return float(sum(scores) / len(scores))
 
 
+def _check(info: Any, flavor: str) -> str | None:
+    if not relu_conv_bn_triplets(info.model):
+        return "needs ReLU-family -> Conv2d -> BatchNorm2d layers (EZNAS's instances)"
+    if not any(len(s) == 4 and s[-1] == s[-2] for s in info.probe.relu_family_inputs):
+        return "takes log-determinants over square H x W activation maps; the model has none"
+    return None
+
+
 register(
     Proxy(
         name="eznas",
         compute=_compute,
         flavors=("eznas",),
         needs=frozenset({"relu", "batchnorm"}),
+        check=_check,
         family="eznas",
         doc="EZNAS released program: mean over ReLU-Conv-BN layers of frob(sigmoid(logdet("
         "sign(G)))), G = gradient of the summed logits w.r.t. the ReLU input (through the "

@@ -37,6 +37,7 @@ import copy
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,10 +71,18 @@ def _make(
     family: str,
     doc: str,
     passes: frozenset[str] = frozenset(),
+    *,
+    min_batch: int = 1,
+    train_mode: bool = True,
+    check: Callable[[Any, str], str | None] | None = None,
 ) -> Proxy:
     def compute(ctx: PassContext, flavor: str) -> float:
         value = float(raw(ctx, flavor))
-        return naslib_postprocess(name, value) if flavor == "naslib" else value
+        if flavor != "naslib":
+            return value
+        if not math.isfinite(value):
+            ctx.note("naslib_replaced", name)  # the engine warns: -1e8 is a failure value
+        return naslib_postprocess(name, value)
 
     compute.__name__ = f"compute_{name}"
     compute.__doc__ = doc
@@ -86,6 +95,9 @@ def _make(
             passes=passes,
             family=family,
             doc=doc,
+            min_batch=min_batch,
+            train_mode=train_mode,
+            check=check,
         )
     )
 
@@ -209,7 +221,10 @@ def _epe_nas(ctx: PassContext, flavor: str) -> float:
 
 
 def _nwot(ctx: PassContext, flavor: str) -> float:
-    codes = passes.relu_codes(ctx, visited_only=(flavor == "bayeswatch"))
+    if flavor == "preact":
+        codes = passes.preact_codes(ctx)
+    else:
+        codes = passes.relu_codes(ctx, visited_only=(flavor == "bayeswatch"))
     k = passes.hamming_kernel(codes)
     return kernels.slogdet(k.numpy())[1]
 
@@ -238,7 +253,9 @@ def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
-def count_flops_naslib(model: nn.Module, input_shape, *, macs_only: bool = False) -> float:
+def count_flops_naslib(
+    model: nn.Module, input_shape, *, macs_only: bool = False, call: Any = None
+) -> float:
     """Millions of FLOPs of one forward on ``input_shape`` (batch 1), counted by forward hooks
     with charges that reproduce NAS-Bench-Suite-Zero's tensorwatch numbers on NAS-Bench-201
     (checked against the embedded table for CIFAR-10 and ImageNet16-120):
@@ -251,7 +268,9 @@ def count_flops_naslib(model: nn.Module, input_shape, *, macs_only: bool = False
       (fitted to the table, not derived);
     * everything else (additions, ``x * 0``, identity): 0.
 
-    ``macs_only`` counts Conv2d/Linear only. Runs on a deep copy in eval mode under no_grad.
+    ``macs_only`` counts Conv2d/Linear only. Runs on a deep copy in eval mode under no_grad,
+    on zeros of ``input_shape``, or on ``call`` (a :class:`~zcnas.proxies.model_io.ModelInputs`
+    of one sample, for models with several or integer inputs; ``input_shape`` then unused).
     """
     m = copy.deepcopy(model).eval()
     total = [0]
@@ -282,7 +301,10 @@ def count_flops_naslib(model: nn.Module, input_shape, *, macs_only: bool = False
     kw_ = {} if param is None else {"device": param.device, "dtype": param.dtype}
     try:
         with torch.no_grad():
-            m(torch.zeros(tuple(input_shape), **kw_))
+            if call is not None:
+                call.call(m)
+            else:
+                m(torch.zeros(tuple(input_shape), **kw_))
     finally:
         for h in handles:
             h.remove()
@@ -291,7 +313,20 @@ def count_flops_naslib(model: nn.Module, input_shape, *, macs_only: bool = False
 
 def _flops(ctx: PassContext, flavor: str) -> float:
     shape = (1, *ctx.inputs.shape[1:])
-    return count_flops_naslib(ctx.model, shape, macs_only=(flavor == "macs"))
+    call = None
+    if ctx.call is not None or not ctx.inputs.is_floating_point():
+        call = ctx.model_call().batch_slice(slice(0, 1))
+    return count_flops_naslib(ctx.model, shape, macs_only=(flavor == "macs"), call=call)
+
+
+def _synflow_check(info: Any, flavor: str) -> str | None:
+    bn = info.probe.bn_min_values
+    if flavor == "bn" and bn is not None and bn < 2:
+        return (
+            "flavor 'bn' runs BatchNorm in train mode on one all-ones sample, and a BatchNorm "
+            "here sees one value per channel; use the default flavor (BN bypassed)"
+        )
+    return None
 
 
 def _zen(ctx: PassContext, flavor: str) -> float:
@@ -365,36 +400,43 @@ _make(
     "jacov",
     _jacov,
     (*_FORESIGHT, "eigh"),
-    frozenset(),
+    frozenset({"float_input"}),
     "jacobian",
     "jacov = -sum_i [log(l_i + 1e-5) + 1/(l_i + 1e-5)], l = eig(corrcoef(J)), J_n = "
     "d(sum logits_n)/dx_n flattened (train mode, BN kept). NASLib `jacov.py` = foresight "
     "`jacob_cov.py` (NASWOT v1). Higher = better. Exceptions, complex eigenvalues -> NaN. "
     "Depends strongly on the batch size.",
     passes=frozenset({"jacobian"}),
+    min_batch=2,
 )
 _make(
     "epe_nas",
     _epe_nas,
     _RAW,
-    frozenset({"labels"}),
+    frozenset({"class_labels", "float_input"}),
     "jacobian",
     "epe_nas = sum_c |sum log(|corrcoef(J_c)| + 1e-5)| over the classes c in the batch "
     "(> 100 classes: per-class sums divided by matrix size, then sum of pairwise |s_c - s_c'| "
     "/ #classes), J as in jacov. NASLib `epe_nas.py`. Higher = better.",
     passes=frozenset({"jacobian"}),
+    min_batch=2,
 )
 _make(
     "nwot",
     _nwot,
-    ("naslib", "bayeswatch", "raw"),
+    ("naslib", "bayeswatch", "raw", "preact"),
     frozenset({"relu"}),
     "activation",
-    "nwot = log|det K|, K = sum over nn.ReLU calls of c c^T + (1-c)(1-c)^T with c = [ReLU input "
-    "> 0] per sample (float64), one train-mode forward of the real batch with BN kept. NASLib "
-    "`nwot.py`; `bayeswatch` keeps only ReLUs reached by the backward of sum(logits). Higher = "
-    "better. A singular K (two samples with identical codes) gives -inf.",
+    "nwot = log|det K|, K = sum over ReLU-family calls (modules whose type name contains "
+    "'ReLU': ReLU, ReLU6, LeakyReLU, ..., NASLib's rule) of c c^T + (1-c)(1-c)^T with c = "
+    "[ReLU input > 0] per sample (float64), one train-mode forward of the real batch with BN "
+    "kept. NASLib `nwot.py`; `bayeswatch` keeps only ReLUs reached by the backward of "
+    "sum(logits); `preact` (zcnas's generalisation, raw value) takes c = [pre-activation > 0] "
+    "of every element-wise activation call, module or functional (GELU, SiLU, Hardswish, "
+    "Mish, ...; equal to `raw` on ReLU-family networks). Higher = better. A singular K (two "
+    "samples with identical codes) gives -inf.",
     passes=frozenset({"codes"}),
+    min_batch=2,
 )
 _make(
     "l2_norm",
@@ -404,23 +446,26 @@ _make(
     "weights",
     "l2_norm = sum_l ||W_l||_F over Conv2d/Linear weights of the model as given; no data. "
     "foresight/NASLib `l2_norm.py`. Higher = better.",
+    train_mode=False,
 )
 _make(
     "synflow",
     _synflow,
     (*_FORESIGHT, "bn"),
-    frozenset({"conv_or_linear"}),
+    frozenset({"conv_or_linear", "float_input"}),
     "data-free",
     "synflow = sum |W * dR/dW|, R = sum(logits) of an all-ones (1, C, H, W) float64 input on a "
     "float64 copy whose every state-dict entry is replaced by its absolute value, all BN "
     "bypassed (`bn`: kept, train mode). foresight/NASLib `synflow.py`. Higher = better. "
     "`naslib` returns the signed log (the Suite-Zero value); others the raw value (~1e30-1e60).",
+    train_mode=False,
+    check=_synflow_check,
 )
 _make(
     "zen",
     _zen,
     _RAW,
-    frozenset({"global_pool"}),
+    frozenset({"global_pool", "float_input"}),
     "data-free",
     "zen = log(mean_n sum_chw |f(x) - f(x + 0.01 eps)|) + sum_BN2d log sqrt(mean running_var), "
     "x, eps ~ N(0, 1) of the batch's shape (seeded), f = input of nn.AdaptiveAvgPool2d, on a "
@@ -436,6 +481,7 @@ _make(
     "complexity",
     "params = number of parameters of every module (weights, biases, BN affine) / 1e6, as "
     "tensorwatch's ModelStats in NASLib `model_stats.py` (matches the NB201 table exactly).",
+    train_mode=False,
 )
 _make(
     "flops",
@@ -446,4 +492,5 @@ _make(
     "flops = FLOPs / 1e6 of one (1, C, H, W) forward, hook-counted with charges reproducing "
     "NASLib's tensorwatch numbers on NB201 (see count_flops_naslib); `macs`: Conv2d/Linear "
     "multiply-accumulates only.",
+    train_mode=False,
 )

@@ -30,6 +30,7 @@ from torch import nn
 from zcnas import kernels
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies.base import DATA_PASSES, PassContext
+from zcnas.proxies.model_io import PreactRecorder, is_relu_family
 
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -49,18 +50,12 @@ def counted_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if is_counted(m)]
 
 
-def logits_of(out: Any) -> torch.Tensor:
-    """The model's output, which must be a logits tensor ``(B, classes)``."""
-    if not isinstance(out, torch.Tensor):
-        raise ZcnasError(
-            f"the model must return a logits tensor, got {type(out).__name__} "
-            "(wrap models returning tuples, e.g. xautodl's (features, logits))"
-        )
-    if out.dim() != 2:
-        raise ZcnasError(
-            f"the model must return logits of shape (B, classes), got {tuple(out.shape)}"
-        )
-    return out
+def math_attention():
+    """A context selecting PyTorch's math attention backend, the one that supports the double
+    backward of grasp's Hessian-gradient product (the fused CPU/CUDA kernels do not)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(SDPBackend.MATH)
 
 
 def _bypass_bn(model: nn.Module) -> None:
@@ -190,18 +185,6 @@ class _FisherRecorder:
         return out
 
 
-def _ce_loss(ctx: PassContext, logits: torch.Tensor, sl: slice) -> torch.Tensor:
-    """The chunk's mean cross-entropy weighted by ``chunk / B`` (chunk losses add to the mean)."""
-    if ctx.labels is None:
-        raise ZcnasError("the cross-entropy pass needs labels")
-    y = ctx.labels[sl]
-    if int(y.max()) >= logits.shape[1]:
-        raise ZcnasError(
-            f"labels go up to {int(y.max())} but the model has {logits.shape[1]} outputs"
-        )
-    return nn.functional.cross_entropy(logits, y) * (y.shape[0] / ctx.inputs.shape[0])
-
-
 def _grads_or_zeros(
     grads: tuple[torch.Tensor | None, ...], weights: list[torch.Tensor]
 ) -> list[torch.Tensor]:
@@ -222,7 +205,7 @@ def _run_grad_pass(ctx: PassContext, bn: bool) -> GradPass:
     try:
         for sl in ctx.chunks():
             fisher.start_chunk()
-            loss = _ce_loss(ctx, logits_of(model(ctx.inputs[sl])), sl)
+            loss = ctx.loss(ctx.forward(model, sl), sl)
             for acc, g in zip(grads, data_backward(loss, weights), strict=True):
                 if g is not None:
                     acc += g
@@ -248,11 +231,9 @@ def _run_hessian_grad_pass(ctx: PassContext) -> tuple[list[torch.Tensor], list[t
     model = prepared_copy(ctx)
     layers = counted_layers(model)
     weights = _weights_require_grad(layers)
-    b_total = ctx.inputs.shape[0]
     hg = [torch.zeros_like(w) for w in weights]
     for sl in ctx.chunks():
-        x, y = ctx.inputs[sl], ctx.labels[sl]
-        loss = nn.functional.cross_entropy(logits_of(model(x)), y) * (x.shape[0] / b_total)
+        loss = ctx.loss(ctx.forward(model, sl), sl)
         gw = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
         z = sum(
             ((gi * gwi).sum() for gi, gwi in zip(g, gw, strict=True) if gwi is not None),
@@ -270,7 +251,12 @@ def _run_hessian_grad_pass(ctx: PassContext) -> tuple[list[torch.Tensor], list[t
 def hessian_grad_pass(ctx: PassContext) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Weights and ``H g`` per counted layer, ``g`` the CE gradient (grasp, T=1, one iteration)."""
     _joint(ctx)
-    return ctx.cached("hessian_grad", lambda: _run_hessian_grad_pass(ctx))
+
+    def run() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        with math_attention():
+            return _run_hessian_grad_pass(ctx)
+
+    return ctx.cached("hessian_grad", run)
 
 
 # ------------------------------------------------------------------------------------------
@@ -284,8 +270,8 @@ def _run_jacobian_pass(ctx: PassContext) -> tuple[torch.Tensor, int]:
     n_out = 0
     for sl in ctx.chunks():
         x = ctx.inputs[sl].detach().clone().requires_grad_(True)
-        logits = logits_of(model(x))
-        n_out = logits.shape[1]
+        logits = ctx.forward(model, x=x)
+        n_out = logits.shape[1] if logits.dim() > 1 else 1
         logits.backward(torch.ones_like(logits))
         grad = x.grad if x.grad is not None else torch.zeros_like(x)
         rows.append(grad.detach().reshape(x.shape[0], -1))
@@ -305,7 +291,7 @@ def jacobian_pass(ctx: PassContext) -> tuple[torch.Tensor, int]:
 
 def _run_relu_codes(ctx: PassContext, visited_only: bool) -> list[torch.Tensor]:
     model = prepared_copy(ctx)
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    relus = [m for m in model.modules() if is_relu_family(m)]
     per_chunk: list[list[tuple[torch.Tensor, list[bool]]]] = []
     current: list[tuple[torch.Tensor, list[bool]]] = []
 
@@ -326,13 +312,12 @@ def _run_relu_codes(ctx: PassContext, visited_only: bool) -> list[torch.Tensor]:
     try:
         for sl in ctx.chunks():
             current.clear()
-            x = ctx.inputs[sl]
             if visited_only:
-                logits = logits_of(model(x))
+                logits = ctx.forward(model, sl)
                 logits.sum().backward()
             else:
                 with torch.no_grad():
-                    logits_of(model(x))
+                    ctx.forward(model, sl)
             per_chunk.append(list(current))
     finally:
         for h in handles:
@@ -346,11 +331,36 @@ def _run_relu_codes(ctx: PassContext, visited_only: bool) -> list[torch.Tensor]:
     return codes
 
 
-def relu_codes(ctx: PassContext, visited_only: bool = False) -> list[torch.Tensor]:
-    """Per ReLU call, the ``(B, units)`` boolean codes ``[input > 0]`` of the real batch.
+def _run_preact_codes(ctx: PassContext) -> list[torch.Tensor]:
+    model = prepared_copy(ctx)
+    per_chunk = []
+    for sl in ctx.chunks():
+        rec = PreactRecorder()
+        with torch.no_grad(), rec:
+            ctx.forward(model, sl)
+        per_chunk.append(rec.calls)
+    if len({len(c) for c in per_chunk}) != 1:
+        raise ZcnasError("the number of activation calls differs between chunks")
+    return [torch.cat([c[j] for c in per_chunk]) for j in range(len(per_chunk[0]))]
 
-    ``visited_only`` keeps only the ReLUs reached by the backward of the sum of logits
-    (BayesWatch's ``visited_backwards``); their codes come from the same train-mode forward.
+
+def preact_codes(ctx: PassContext) -> list[torch.Tensor]:
+    """Per element-wise activation call (module or functional, see
+    :data:`~zcnas.proxies.model_io.PREACT_FUNCTIONS`), the ``(B, units)`` boolean codes
+    ``[pre-activation > 0]`` of the real batch (train-mode forward, BN kept): the ``preact``
+    generalisation of the ReLU codes to GELU, SiLU, Hardswish, Mish, ... For a ReLU-family
+    model it equals :func:`relu_codes` (same codes, same order)."""
+    return ctx.cached("preact_codes", lambda: _run_preact_codes(ctx))
+
+
+def relu_codes(ctx: PassContext, visited_only: bool = False) -> list[torch.Tensor]:
+    """Per ReLU-family call, the ``(B, units)`` boolean codes ``[input > 0]`` of the real batch.
+
+    The ReLU family is every module whose type name contains ``"ReLU"`` (NASLib's nwot rule:
+    ReLU, ReLU6, LeakyReLU, PReLU, RReLU); the code is the sign of the module's input, the
+    pre-activation. ``visited_only`` keeps only the ReLUs reached by the backward of the sum
+    of logits (BayesWatch's ``visited_backwards``); their codes come from the same train-mode
+    forward.
     """
     if not visited_only:
         _joint(ctx)
@@ -365,7 +375,7 @@ def hamming_kernel(codes: list[torch.Tensor]) -> torch.Tensor:
     references sum float products per layer, also exact below 2**24 units per layer).
     """
     if not codes:
-        raise ZcnasError("nwot: no ReLU was called in the forward pass")
+        raise ZcnasError("nwot: no activation was called in the forward pass")
     return torch.from_numpy(kernels.hamming_kernel(torch.cat(codes, dim=1).cpu()))
 
 
@@ -384,7 +394,7 @@ def _run_synflow_pass(ctx: PassContext, bn: bool) -> tuple[list[torch.Tensor], l
     weights = _weights_require_grad(layers)
     shape = (1, *ctx.inputs.shape[1:])
     x = torch.ones(shape, dtype=torch.float64, device=ctx.inputs.device)
-    r = logits_of(model(x)).sum()
+    r = ctx.forward(model, x=x, dtype=torch.float64).sum()
     r.backward()
     grads = [w.grad.detach() if w.grad is not None else torch.zeros_like(w) for w in weights]
     return [w.detach() for w in weights], grads
@@ -430,9 +440,9 @@ def _run_zen_pass(ctx: PassContext, gamma: float) -> tuple[float, float]:
     eps = torch.randn(shape, generator=gen, dtype=dt).to(dev)
     try:
         with torch.no_grad():
-            model(x)
+            ctx.forward(model, x=x)
             f1 = feats[-1]
-            model(x + gamma * eps)
+            ctx.forward(model, x=x + gamma * eps)
             f2 = feats[-1]
     finally:
         for h in handles:
@@ -486,7 +496,12 @@ def _joint_plan(ctx: PassContext) -> frozenset[str]:
 def _joint(ctx: PassContext) -> None:
     plan = _joint_plan(ctx)
     if plan:
-        ctx.cached("joint", lambda: _run_joint_pass(ctx, plan))
+
+        def run() -> None:
+            with math_attention():
+                _run_joint_pass(ctx, plan)
+
+        ctx.cached("joint", run)
 
 
 def _run_joint_pass(ctx: PassContext, plan: frozenset[str]) -> None:
@@ -507,7 +522,7 @@ def _run_joint_pass(ctx: PassContext, plan: frozenset[str]) -> None:
     codes: list[torch.Tensor] = []
     code_handles = []
     if "codes" in plan:
-        relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+        relus = [m for m in model.modules() if is_relu_family(m)]
         code_handles = [
             r.register_forward_hook(lambda _m, inp, _out: codes.append(_code_of(inp)))
             for r in relus
@@ -516,11 +531,11 @@ def _run_joint_pass(ctx: PassContext, plan: frozenset[str]) -> None:
     try:
         if fisher is not None:
             fisher.start_chunk()
-        logits = logits_of(model(x))
+        logits = ctx.forward(model, x=x) if "jacobian" in plan else ctx.forward(model, sl)
         if fisher is not None:
             hess = "hessian" in plan
             gw = data_backward(
-                _ce_loss(ctx, logits, sl),
+                ctx.loss(logits, sl),
                 weights,
                 create_graph=hess,
                 retain_graph=hess or "jacobian" in plan,
@@ -550,7 +565,8 @@ def _run_joint_pass(ctx: PassContext, plan: frozenset[str]) -> None:
         if "jacobian" in plan:
             (gx,) = torch.autograd.grad(logits.sum(), x, allow_unused=True)
             jac = (gx if gx is not None else torch.zeros_like(x)).detach().reshape(x.shape[0], -1)
-            ctx.cached("jacobian", lambda: (jac, logits.shape[1]))
+            n_out = logits.shape[1] if logits.dim() > 1 else 1
+            ctx.cached("jacobian", lambda: (jac, n_out))
         if "codes" in plan:
             ctx.cached(("relu_codes", False), lambda: list(codes))
     finally:

@@ -20,21 +20,43 @@ row i of G (N x P). Theta = G G^T, eigenvalues ascending, cond = lambda_max / la
   *best*.
 * Flavor ``"guarded"``: lambda_min <= 0 or a non-finite cond gives -inf (ranked last).
 
+Cost and memory: B backward passes per parameter group. The per-sample gradient rows are
+built for groups of weight tensors holding at most :data:`NTK_MEMORY_MB` MiB of float32 rows
+(B x P_group x 4 bytes) and Theta is accumulated over groups in float64, so memory is bounded
+by that budget plus one forward's activations (the unchunked rows would be B x P x 4 bytes:
+2.9 GB for resnet18 at B = 64). A model that fits in one group runs exactly the reference's B
+backward passes; k groups cost k x B.
+
 Sign: the reference ranks ``-cond`` (a lower condition number is better), so the registered
 score is **-cond, higher = better** (at most -1 for a positive definite Gram). Departures: the
 Gram and its eigenvalues are computed in float64 (reference: float32 ``symeig``/``eigh``);
 ``max_chunk`` is not used (train-mode BN couples the samples).
 
-``tenas_lr`` (needs ReLUs). On a private copy in train mode, default init, one forward without
-gradients; forward hooks on every ``nn.ReLU`` whose input is 4-D record sign(ReLU output) in
-{0, 1}, concatenated per sample over the ReLUs in call order. The score is the number of
-distinct codes among the B samples, sum_i 1 / #{j : code_j = code_i}; the reference computes it
-with a float16 matrix product A (1 - A)^T, hashing bit-packed codes gives the same count
-exactly. Flavor ``"aznas"`` (default, AZ-NAS's whole-network benchmark): Gaussian ``N(0, 1)``
-input of the shape of ``ctx.inputs`` from ``ctx.generator(SALT_LR_INPUT)``; flavor ``"data"``:
-``ctx.inputs``. **Higher = better** (more linear regions), as AZ-NAS ranks it. NaN activations
-give NaN (as the reference's sign(NaN) would). Departure: TE-NAS's own search feeds 1000
-one-channel 3x3 crops to a 1-channel supernet; not reproduced.
+``tenas_lr`` (needs ReLUs). On a private copy in train mode, default init, forwards without
+gradients; forward hooks on every ReLU-family module (type name containing ``"ReLU"``: ReLU,
+ReLU6, LeakyReLU, ...) whose input is 4-D record the code [input > 0] in {0, 1} (for
+``nn.ReLU`` exactly the reference's sign(ReLU output)), concatenated per sample over the ReLUs
+in call order. The score is the number of distinct codes among the samples,
+sum_i 1 / #{j : code_j = code_i}; the reference computes it with a float16 matrix product
+A (1 - A)^T, hashing bit-packed codes gives the same count exactly. Flavors (the input):
+
+* ``"aznas"`` (default, AZ-NAS's whole-network benchmark): one Gaussian ``N(0, 1)`` batch of
+  the shape of ``ctx.inputs`` from ``ctx.generator(SALT_LR_INPUT)``. With B samples the count
+  is at most B, and on NB201 it saturates at B for most networks.
+* ``"tenas"`` (TE-NAS's own protocol, ``Linear_Region_Collector(input_size=(1000, 1, 3, 3),
+  sample_batch=3)``): 3 batches of 1,000 random 3x3 crops of the real batch (random sample and
+  position from ``ctx.generator(SALT_LR_CROPS)``), each run as its own forward, the codes of
+  the 3,000 crops counted together as the reference's ``LinearRegionCount`` stacks them. The
+  reference crops one random channel for its one-channel thin supernet; a model with C input
+  channels here gets all C channels of the crop (for C = 1 that is the reference's input).
+  The count does not saturate (at most 3,000).
+* ``"data"``: ``ctx.inputs``.
+* ``"preact"`` (zcnas's generalisation to other activations): as ``"aznas"``, with the codes
+  [pre-activation > 0] of every element-wise activation call of any rank, module or functional
+  (GELU, SiLU, ...; :func:`zcnas.proxies.passes.preact_codes`).
+
+**Higher = better** (more linear regions), as AZ-NAS ranks it. NaN activations give NaN (as
+the reference's sign(NaN) would).
 
 The TE-NAS score itself is pool-relative: :func:`tenas_rank_sum`.
 """
@@ -64,23 +86,50 @@ __all__ = [
 
 #: Salt of ``ctx.generator`` for the Gaussian input of ``tenas_lr`` (flavor ``"aznas"``).
 SALT_LR_INPUT = 2_140_001
+#: Salt of ``ctx.generator`` for the crops of ``tenas_lr`` (flavor ``"tenas"``).
+SALT_LR_CROPS = 2_140_002
+#: TE-NAS's linear-region protocol: batches of crops, crops per batch, crop side.
+LR_CROP_BATCHES, LR_CROPS, LR_CROP_SIZE = 3, 1000, 3
+#: Memory budget (MiB) of the float32 per-sample gradient rows of one NTK parameter group.
+NTK_MEMORY_MB = 512
 
 NTK_FLAVORS = ("tenas", "guarded")
-LR_FLAVORS = ("aznas", "data")
+LR_FLAVORS = ("aznas", "data", "tenas", "preact")
 
 
-def _logits(out: Any) -> torch.Tensor:
-    if not isinstance(out, torch.Tensor) or out.dim() != 2:
-        raise ZcnasError(
-            "TE-NAS NTK needs a model returning (B, classes) logits, got "
-            f"{type(out).__name__}{'' if not isinstance(out, torch.Tensor) else tuple(out.shape)}"
-        )
-    return out
+def _groups(weights: list[torch.Tensor], batch: int, memory_mb: float) -> list[list[int]]:
+    """Consecutive groups of weight indices whose B x numel float32 rows fit the budget (a
+    tensor larger than the budget gets a group of its own)."""
+    cap = max(1, int(memory_mb * 2**20 / (4 * max(1, batch))))
+    groups: list[list[int]] = [[]]
+    size = 0
+    for i, w in enumerate(weights):
+        if groups[-1] and size + w.numel() > cap:
+            groups.append([])
+            size = 0
+        groups[-1].append(i)
+        size += w.numel()
+    return groups
 
 
-def ntk_eigenvalues(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
-    """Ascending float64 eigenvalues of the empirical NTK Gram G G^T (see module docstring)."""
-    if inputs.shape[0] < 1:
+def ntk_eigenvalues(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    run: Any = None,
+    memory_mb: float | None = None,
+) -> np.ndarray:
+    """Ascending float64 eigenvalues of the empirical NTK Gram G G^T (see module docstring).
+
+    Args:
+        model: the network (a deep copy is used).
+        inputs: the batch ``(B, ...)``; ``run(net)`` (default ``net(inputs)``) gives the
+            output whose per-sample sums are differentiated.
+        memory_mb: budget of one parameter group's gradient rows (default
+            :data:`NTK_MEMORY_MB`).
+    """
+    b = int(inputs.shape[0])
+    if b < 1:
         raise ZcnasError("TE-NAS NTK needs a non-empty batch")
     net = copy.deepcopy(model)
     for p in net.parameters():
@@ -89,16 +138,23 @@ def ntk_eigenvalues(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
     weights = [p for n, p in net.named_parameters() if "weight" in n]
     if not weights:
         raise ZcnasError("TE-NAS NTK needs parameters whose name contains 'weight'")
-    rows = []
+    gram = torch.zeros(b, b, dtype=torch.float64)
+    budget = NTK_MEMORY_MB if memory_mb is None else memory_mb
     with torch.enable_grad():
-        logits = _logits(net(inputs))
-        for i in range(logits.shape[0]):
-            grads = torch.autograd.grad(
-                logits[i : i + 1].sum(), weights, retain_graph=True, allow_unused=True
-            )
-            rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]))
-    g = torch.stack(rows).detach().double().cpu()
-    gram = g @ g.t()
+        out = net(inputs) if run is None else run(net)
+        if not isinstance(out, torch.Tensor) or out.dim() < 1 or out.shape[0] != b:
+            raise ZcnasError("TE-NAS NTK needs a per-sample output tensor (B, ...)")
+        per_sample = out.reshape(b, -1).sum(1)
+        for group in _groups(weights, b, budget):
+            ws = [weights[i] for i in group]
+            rows = []
+            for i in range(b):
+                grads = torch.autograd.grad(per_sample[i], ws, retain_graph=True, allow_unused=True)
+                parts = [g.reshape(-1) for g in grads if g is not None]
+                rows.append(torch.cat(parts) if parts else per_sample.new_zeros(0))
+            g = torch.stack(rows).detach().double().cpu()
+            gram += g @ g.t()
+            del rows, g
     return kernels.eigvalsh(gram.numpy())  # the Rust symmetric solver, float64
 
 
@@ -125,30 +181,74 @@ def ntk_score_from_eigenvalues(eigenvalues: Any, flavor: str = "tenas") -> float
     return -float(np.nan_to_num(cond, nan=100000.0))
 
 
-def relu_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """(B, n) float codes sign(ReLU output) over every ReLU with a 4-D input (module docstring).
+def relu_codes(
+    model: nn.Module, inputs: torch.Tensor, *, run: Any = None, preact: bool = False
+) -> torch.Tensor:
+    """(B, n) float codes [input > 0] over every ReLU-family module with a 4-D input (for
+    ``nn.ReLU`` the reference's sign(ReLU output)); ``preact``: [pre-activation > 0] of every
+    element-wise activation call of any rank (module docstring).
 
-    The copy of ``model`` runs in train mode under ``no_grad``.
+    The copy of ``model`` runs in train mode under ``no_grad``; ``run(net)`` runs it (default
+    ``net(inputs)``).
     """
+    from zcnas.proxies.model_io import PreactRecorder, is_relu_family
+
     net = copy.deepcopy(model)
     net.train()
     feats: list[torch.Tensor] = []
+    b = inputs.shape[0]
 
     def hook(_mod: nn.Module, inp: Any, out: torch.Tensor) -> None:
         if isinstance(inp, tuple) and len(inp) > 0 and inp[0].dim() == 4:
-            feats.append(out.detach().clone())
+            x = inp[0].detach()
+            code = torch.where(torch.isnan(x), math.nan, (x > 0).to(torch.float32))
+            feats.append(code.reshape(b, -1))  # NaN stays NaN, as sign(NaN) in the reference
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
+    rec = PreactRecorder()
+    handles = (
+        []
+        if preact
+        else [m.register_forward_hook(hook) for m in net.modules() if is_relu_family(m)]
+    )
     try:
         with torch.no_grad():
-            net(inputs)
+            if preact:
+                with rec:
+                    net(inputs) if run is None else run(net)
+                feats = list(rec.calls)
+            else:
+                net(inputs) if run is None else run(net)
     finally:
         for h in handles:
             h.remove()
     if not feats:
-        raise ZcnasError("tenas_lr needs nn.ReLU modules applied to 4-D (B, C, H, W) tensors")
-    b = inputs.shape[0]
-    return torch.cat([torch.sign(f.reshape(b, -1)) for f in feats], dim=1)
+        raise ZcnasError(
+            "tenas_lr needs activations: ReLU-family modules applied to 4-D (B, C, H, W) tensors "
+            "(flavor 'preact': any element-wise activation)"
+        )
+    return torch.cat([f.reshape(b, -1).to(torch.float32) for f in feats], dim=1)
+
+
+def lr_crops(inputs: torch.Tensor, generator: torch.Generator) -> list[torch.Tensor]:
+    """TE-NAS's linear-region input: :data:`LR_CROP_BATCHES` batches of :data:`LR_CROPS`
+    random :data:`LR_CROP_SIZE` x :data:`LR_CROP_SIZE` crops of ``inputs`` (B, C, H, W), each
+    from a random sample and position, all channels kept."""
+    if inputs.dim() != 4 or min(inputs.shape[2:]) < LR_CROP_SIZE:
+        raise ZcnasError(
+            f"tenas_lr flavor 'tenas' crops {LR_CROP_SIZE}x{LR_CROP_SIZE} patches from a "
+            f"(B, C, H, W) batch, got {tuple(inputs.shape)}"
+        )
+    b, _, h, w = inputs.shape
+    k = torch.arange(LR_CROP_SIZE)
+    out = []
+    for _ in range(LR_CROP_BATCHES):
+        idx = torch.randint(b, (LR_CROPS,), generator=generator)
+        ys = torch.randint(h - LR_CROP_SIZE + 1, (LR_CROPS,), generator=generator)[:, None] + k
+        xs = torch.randint(w - LR_CROP_SIZE + 1, (LR_CROPS,), generator=generator)[:, None] + k
+        dev = inputs.device
+        crops = inputs[idx.to(dev)[:, None, None], :, ys.to(dev)[:, :, None], xs.to(dev)[:, None]]
+        out.append(crops.permute(0, 3, 1, 2).contiguous())  # (N, 3, 3, C) -> (N, C, 3, 3)
+    return out
 
 
 def count_unique_codes(codes: Any) -> float:
@@ -193,7 +293,8 @@ def _ntk_compute(ctx: PassContext, flavor: str) -> float:
     if flavor not in NTK_FLAVORS:
         raise ZcnasError(f"tenas_ntk: unknown flavor {flavor!r}; expected one of {NTK_FLAVORS}")
     eig = ctx.cached(
-        ("zcnas.tenas.ntk_eigenvalues",), lambda: ntk_eigenvalues(ctx.model, ctx.inputs)
+        ("zcnas.tenas.ntk_eigenvalues",),
+        lambda: ntk_eigenvalues(ctx.model, ctx.inputs, run=lambda net: ctx.forward(net)),
     )
     return ntk_score_from_eigenvalues(eig, flavor)
 
@@ -204,14 +305,39 @@ def _lr_compute(ctx: PassContext, flavor: str) -> float:
 
     def run() -> float:
         ref = ctx.inputs
-        if flavor == "aznas":
+        if flavor == "tenas":
+            codes = [
+                relu_codes(ctx.model, c, run=lambda net, c=c: ctx.forward(net, x=c))
+                for c in lr_crops(ref, ctx.generator(SALT_LR_CROPS))
+            ]
+            return count_unique_codes(torch.cat(codes))
+        if flavor in ("aznas", "preact"):
             gen = ctx.generator(SALT_LR_INPUT)
             x = torch.randn(tuple(ref.shape), generator=gen, dtype=ref.dtype).to(ref.device)
         else:
             x = ref
-        return count_unique_codes(relu_codes(ctx.model, x))
+        codes = relu_codes(
+            ctx.model, x, run=lambda net: ctx.forward(net, x=x), preact=flavor == "preact"
+        )
+        return count_unique_codes(codes)
 
     return ctx.cached(("zcnas.tenas.lr", flavor), run)
+
+
+def _lr_check(info: Any, flavor: str) -> str | None:
+    x = info.call.primary
+    if flavor != "data" and not x.is_floating_point():
+        return f"flavor {flavor!r} replaces the input with Gaussian noise or crops; use 'data'"
+    if flavor == "preact":
+        return None
+    if not any(len(s) == 4 for s in info.probe.relu_family_inputs):
+        return (
+            "needs ReLU-family modules applied to 4-D (B, C, H, W) tensors, as the reference; "
+            "flavor 'preact' counts every activation of any rank"
+        )
+    if flavor == "tenas" and (x.dim() != 4 or min(x.shape[2:]) < LR_CROP_SIZE):
+        return f"flavor 'tenas' crops 3x3 patches from (B, C, H, W) images, got {tuple(x.shape)}"
+    return None
 
 
 register(
@@ -220,6 +346,7 @@ register(
         compute=_ntk_compute,
         flavors=NTK_FLAVORS,
         needs=frozenset(),
+        min_batch=2,
         family="tenas",
         doc="TE-NAS NTK: -cond, cond = lambda_max / lambda_min of the Gram of per-sample "
         "gradients of the summed logits w.r.t. every 'weight' parameter, one real batch, train "
@@ -234,8 +361,11 @@ register(
         flavors=LR_FLAVORS,
         needs=frozenset({"relu"}),
         family="tenas",
-        doc="TE-NAS linear regions: number of distinct sign(ReLU output) codes over the batch "
-        "(ReLUs with 4-D input), Gaussian input ('aznas', AZ-NAS's benchmark) or the batch "
-        "('data'), train mode, default init (TENAS linear_region_counter.py). Higher = better.",
+        check=_lr_check,
+        doc="TE-NAS linear regions: number of distinct [ReLU input > 0] codes (ReLU family, 4-D "
+        "inputs) over a Gaussian batch ('aznas', AZ-NAS's benchmark; saturates at B), TE-NAS's "
+        "3 x 1,000 random 3x3 crops ('tenas', its own protocol), the batch ('data'), or the "
+        "pre-activation signs of every activation ('preact'); train mode, default init (TENAS "
+        "linear_region_counter.py). Higher = better.",
     )
 )

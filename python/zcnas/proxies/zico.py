@@ -41,6 +41,7 @@ from torch import nn
 from zcnas import kernels
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies.base import PassContext, Proxy, register
+from zcnas.proxies.model_io import ModelInputs, default_output
 
 __all__ = ["N_BATCHES", "zico_from_grads", "zico_score"]
 
@@ -68,15 +69,19 @@ def _logits(out: Any) -> torch.Tensor:
 
 def zico_score(
     model: nn.Module,
-    batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    batches: Sequence[tuple[Any, torch.Tensor]],
     loss_fn: Any = None,
+    output_fn: Any = None,
 ) -> float:
     """ZiCo of ``model`` (not modified) over real ``(inputs, labels)`` batches.
 
     Args:
         model: the network; a deep copy is put in train mode and used.
-        batches: at least 2 ``(inputs, labels)`` pairs (the reference uses 2).
+        batches: at least 2 ``(inputs, labels)`` pairs (the reference uses 2); ``inputs`` is a
+            tensor or a :class:`~zcnas.proxies.model_io.ModelInputs` (several inputs).
         loss_fn: default ``nn.CrossEntropyLoss()`` (mean reduction).
+        output_fn: model output -> scored tensor (default
+            :func:`~zcnas.proxies.model_io.default_output`).
 
     Returns:
         The ZiCo score (higher = better).
@@ -100,7 +105,8 @@ def zico_score(
             if y is None:
                 raise ZcnasError("ZiCo needs labels (cross-entropy on real data)")
             net.zero_grad(set_to_none=True)
-            loss = loss_fn(_logits(net(x)), y)
+            raw = x.call(net) if isinstance(x, ModelInputs) else net(x)
+            loss = loss_fn(_logits((output_fn or default_output)(raw)), y)
             loss.backward()
             for name, mod in layers:
                 g = mod.weight.grad
@@ -119,9 +125,14 @@ def _compute(ctx: PassContext, flavor: str) -> float:
     b = ctx.inputs.shape[0]
     if b < N_BATCHES:
         raise ZcnasError(f"zico splits the batch into {N_BATCHES} minibatches; got batch size {b}")
-    xs = torch.tensor_split(ctx.inputs, N_BATCHES)
-    ys = torch.tensor_split(ctx.labels, N_BATCHES)
-    return zico_score(ctx.model, list(zip(xs, ys, strict=True)))
+    call = ctx.model_call()
+    bounds = [len(t) for t in torch.tensor_split(torch.arange(b), N_BATCHES)]
+    starts = [sum(bounds[:i]) for i in range(N_BATCHES)]
+    parts = [
+        (call.batch_slice(slice(s, s + n)), ctx.labels[s : s + n])
+        for s, n in zip(starts, bounds, strict=True)
+    ]
+    return zico_score(ctx.model, parts, loss_fn=ctx.loss_fn, output_fn=ctx.output_fn)
 
 
 register(
@@ -131,6 +142,7 @@ register(
         flavors=("zico",),
         needs=frozenset({"labels", "conv_or_linear"}),
         family="gradient",
+        min_batch=2 * N_BATCHES,
         doc="ZiCo: sum over Conv2d/Linear layers of log(sum over weights with std != 0 of "
         "mean|g| / std(g)), statistics across 2 minibatches (the batch split in two halves), "
         "CE loss, train mode, default init (SLDGroup/ZiCo compute_zico.py). Higher = better. "
