@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from zcnas.datasets import cifar_batch
 from zcnas.exceptions import ZcnasError
 from zcnas.spaces import nb201
 
@@ -414,3 +415,26 @@ def test_validation_picks_the_best_total_and_results_reach_the_store(tmp_path, t
                 "nasbench201", "cifar10", nb201.str_to_index(a), "zc-pt/custom", flavor=flavor
             )
             assert rec.score == v and rec.seed == 1
+
+
+def test_progress_moves_once_per_edge(tiny):
+    """The search's progress hook fires after every discretised edge, not once per proposal."""
+    calls = []
+    prop = zc_pt.propose(
+        tiny,
+        zc_pt.make_scorer(_additive(np.arange(30.0).reshape(6, 5))),
+        zc_pt.ImageBatches(*cifar_batch("cifar10", 4), augment=False, seed=0),
+        order="random",
+        rng=0,
+        on_step=lambda: calls.append(len(calls)),
+    )
+    assert len(calls) == 6 == len([s for s in prop.steps if "edge" in s])
+
+
+def test_split_modules_keep_the_public_names():
+    from zcnas.search import zc_pt_analysis, zc_pt_scoring
+
+    for name in zc_pt.__all__:
+        assert hasattr(zc_pt, name), name
+    assert zc_pt.operation_scores is zc_pt_scoring.operation_scores
+    assert zc_pt.nb201_oracle is zc_pt_analysis.nb201_oracle

@@ -45,6 +45,10 @@ zero padding and horizontal flips), so that ``V`` can exceed the number of disjo
 (mean over edges of the per-edge Spearman rho, through :mod:`zcnas.stats`),
 :func:`operation_scores` and :func:`progressive_scores` (scores at iteration 0 and at every
 iteration of a discretisation), :func:`select_by_scores` and :func:`nb201_rank`.
+
+Code map: :mod:`zcnas.search.zc_pt_scoring` (scorers, minibatches, operation scores),
+:mod:`zcnas.search.zc_pt_analysis` (the NB201 oracle analysis) and this module (proposals,
+validation, the search); every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -53,16 +57,28 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from zcnas import kernels, stats
 from zcnas.exceptions import ZcnasError
 from zcnas.search import ZC_PT_METHODS, ZC_PT_ORDERS
+from zcnas.search.zc_pt_analysis import (
+    edge_correlation,
+    nb201_oracle,
+    nb201_rank,
+    progressive_scores,
+    select_by_scores,
+)
+from zcnas.search.zc_pt_scoring import (
+    ImageBatches,
+    Scorer,
+    _row_best,
+    jacob_score,
+    make_scorer,
+    operation_scores,
+)
 from zcnas.spaces import nb201
 from zcnas.spaces.supernet import Supernet, build_supernet
 
@@ -92,236 +108,6 @@ ORDERS = ZC_PT_ORDERS
 METHODS = ZC_PT_METHODS
 #: Store names of the spaces.
 SPACE_KEYS = {"nb201": "nasbench201", "macro": "nasbench_macro", "darts": "darts"}
-_CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-_CIFAR_STD = (0.2023, 0.1994, 0.2010)
-
-
-# ------------------------------------------------------------------------------ scoring
-
-
-_ACTIVATIONS = (nn.ReLU, nn.ReLU6)
-
-
-def jacob_score(
-    model: nn.Module, inputs: torch.Tensor, labels: Any = None, *, hooks: str = "name"
-) -> float:
-    """Zero-Cost-PT's NASWOT score (``jacob``): ``log|det K|`` of one eval-mode forward.
-
-    ``K = sum over hooked module calls of c c^T + (1-c)(1-c)^T`` with ``c = [input > 0]``
-    flattened per sample. ``hooks="name"`` (the reference's rule, ``'ReLU' in str(type(m))``)
-    hooks every module whose class name contains ``ReLU``: the activations **and** wrapper
-    modules such as NB201's and DARTS' ``ReLUConvBN``, whose input is their inner ReLU's input,
-    so those codes count twice, as in the reference. ``hooks="activation"`` hooks only
-    ``nn.ReLU`` / ``nn.ReLU6`` modules (plain NASWOT). The model is put in eval mode for the
-    forward (BN uses its running statistics; nothing is updated) and its mode restored; it is
-    not copied. Higher = better. ``labels`` is ignored.
-
-    Raises:
-        ZcnasError: on an unknown ``hooks`` rule or if no hooked module is called.
-    """
-    if hooks == "name":
-        mods = [m for m in model.modules() if "ReLU" in type(m).__name__]
-    elif hooks == "activation":
-        mods = [m for m in model.modules() if isinstance(m, _ACTIVATIONS)]
-    else:
-        raise ZcnasError(f"hooks must be 'name' or 'activation', got {hooks!r}")
-    b = inputs.shape[0]
-    acc = [torch.zeros(b, b, dtype=torch.float64), 0]
-
-    def hook(_m: nn.Module, inp: Any, _out: Any) -> None:
-        a = inp[0] if isinstance(inp, tuple) else inp
-        c = (a.detach() > 0).reshape(b, -1).to(torch.float32)
-        r = c.sum(1, dtype=torch.float64)
-        # c c^T + (1-c)(1-c)^T = 2 c c^T - r_i - r_j + D; c c^T is exact in float32 (< 2**24)
-        g = (c @ c.T).to(torch.float64)
-        acc[0] += 2.0 * g - r[:, None] - r[None, :] + float(c.shape[1])
-        acc[1] += 1
-
-    handles = [m.register_forward_hook(hook) for m in mods]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    if acc[1] == 0:
-        raise ZcnasError("jacob (nwot) score: no ReLU-like module was called in the forward")
-    return float(kernels.slogdet(acc[0].numpy())[1])
-
-
-@dataclass(frozen=True)
-class Scorer:
-    """A zero-cost proxy ``S(model, inputs, labels) -> float`` (higher = better).
-
-    Attributes:
-        proxy: the proxy name (``"custom"`` for a user callable).
-        flavor: the flavor (``"zcpt"`` for the reference's eval-mode NASWOT).
-        fn: the scoring function.
-    """
-
-    proxy: str
-    flavor: str
-    fn: Callable[[nn.Module, torch.Tensor, torch.Tensor | None], float]
-
-    def __call__(self, model: nn.Module, inputs: torch.Tensor, labels: Any = None) -> float:
-        return float(self.fn(model, inputs, labels))
-
-
-def make_scorer(
-    proxy: str | Callable[..., float] = "nwot", flavor: str | None = None, *, seed: int = 0
-) -> Scorer:
-    """The scoring function ``S`` of a proxy.
-
-    Args:
-        proxy: ``"nwot"`` (default), any name of :func:`zcnas.proxies.list_proxies`, or a
-            callable ``(model, inputs, labels) -> float`` (higher = better).
-        flavor: for ``nwot``, ``None`` or ``"zcpt"`` is the reference's eval-mode ``jacob``
-            (:func:`jacob_score`, modules hooked by class name), ``"zcpt-act"`` the same with
-            only ReLU/ReLU6 activations hooked; any other flavor (``naslib``, ``bayeswatch``,
-            ...) and any other proxy go through the proxy engine with that flavor.
-        seed: the engine's seed (Gaussian inputs, re-initialisations).
-
-    Raises:
-        ZcnasError: on an unknown proxy or flavor.
-    """
-    if callable(proxy):
-        return Scorer("custom", flavor or "custom", proxy)
-    from zcnas.proxies import get_proxy, score
-
-    if proxy == "nwot" and flavor in (None, "zcpt"):
-        return Scorer("nwot", "zcpt", jacob_score)
-    if proxy == "nwot" and flavor == "zcpt-act":
-        return Scorer("nwot", "zcpt-act", partial(jacob_score, hooks="activation"))
-    p = get_proxy(proxy)  # raises on an unknown name
-    if flavor is not None and flavor not in p.flavors:
-        raise ZcnasError(f"proxy {proxy!r} has no flavor {flavor!r}; it has {list(p.flavors)}")
-    fl = p.resolve_flavor(flavor)
-
-    def fn(model: nn.Module, inputs: torch.Tensor, labels: Any) -> float:
-        return score(model, inputs, labels, [proxy], flavor=fl, seed=seed)[proxy]
-
-    return Scorer(proxy, fl, fn)
-
-
-# ------------------------------------------------------------------------------ data
-
-
-class ImageBatches:
-    """Minibatches drawn from a fixed set of (normalised) images.
-
-    Each :meth:`draw` takes ``batch_size`` images without replacement (all of them by default,
-    in a random order) and, with ``augment``, applies the reference's CIFAR training
-    augmentation per image: a random 32x32 crop of the image padded by 4 pixels of black
-    (``-mean/std`` after normalisation) and a horizontal flip with probability 1/2.
-
-    Args:
-        images: ``(n, C, H, W)`` float tensor, normalised with ``mean``/``std``.
-        labels: ``(n,)`` class indices.
-        batch_size: images per batch (default all ``n``).
-        augment: apply crop and flip.
-        seed: seed of the draws.
-        mean, std: the normalisation of ``images`` (CIFAR's by default).
-    """
-
-    def __init__(
-        self,
-        images: torch.Tensor,
-        labels: torch.Tensor,
-        *,
-        batch_size: int | None = None,
-        augment: bool = True,
-        seed: int = 0,
-        mean: Sequence[float] = _CIFAR_MEAN,
-        std: Sequence[float] = _CIFAR_STD,
-        pad: int = 4,
-    ) -> None:
-        if not isinstance(images, torch.Tensor) or images.dim() != 4:
-            raise ZcnasError("images must be a 4-D tensor (n, C, H, W)")
-        if not isinstance(labels, torch.Tensor) or labels.shape != (images.shape[0],):
-            raise ZcnasError("labels must be a 1-D tensor with one label per image")
-        n = images.shape[0]
-        bs = n if batch_size is None else batch_size
-        if isinstance(bs, bool) or not isinstance(bs, int) or not 1 <= bs <= n:
-            raise ZcnasError(f"batch_size must be an integer in 1..{n}, got {batch_size!r}")
-        self.images, self.labels = images, labels
-        self.batch_size, self.augment, self.pad = bs, bool(augment), int(pad)
-        self.rng = np.random.default_rng(seed)
-        fill = [-m / s for m, s in zip(mean, std, strict=True)]
-        if len(fill) != images.shape[1]:
-            raise ZcnasError("mean/std must have one entry per image channel")
-        self._fill = torch.tensor(fill, dtype=images.dtype)[:, None, None]
-
-    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One minibatch ``(x, y)``."""
-        idx = self.rng.permutation(self.images.shape[0])[: self.batch_size]
-        x = self.images[idx].clone()
-        if self.augment:
-            _, c, h, w = x.shape
-            p = self.pad
-            padded = self._fill.expand(c, h + 2 * p, w + 2 * p)
-            for i in range(x.shape[0]):
-                canvas = padded.clone()
-                canvas[:, p : p + h, p : p + w] = x[i]
-                dy, dx = self.rng.integers(0, 2 * p + 1, size=2)
-                crop = canvas[:, dy : dy + h, dx : dx + w]
-                if self.rng.random() < 0.5:
-                    crop = crop.flip(-1)
-                x[i] = crop
-        return x.contiguous(memory_format=torch.channels_last), self.labels[idx].clone()
-
-
-# ------------------------------------------------------------------------------ operation scores
-
-
-def _row_best(row: np.ndarray, ops: Sequence[int]) -> int:
-    vals = np.array([row[o] for o in ops], dtype=np.float64)
-    if np.all(np.isnan(vals)):
-        raise ZcnasError("every operation score of the edge is NaN; cannot choose an operation")
-    return int(ops[int(np.nanargmax(vals))])
-
-
-def operation_scores(
-    net: Supernet,
-    scorer: Scorer,
-    inputs: torch.Tensor,
-    labels: torch.Tensor | None = None,
-    *,
-    method: str = "zc-pt",
-    edges: Iterable[int] | None = None,
-) -> np.ndarray:
-    """Operation scores of every selectable op on ``edges`` of the supernet as it stands.
-
-    Args:
-        net: the supernet.
-        scorer: the proxy ``S``.
-        inputs, labels: one minibatch.
-        method: ``"zc-pt"`` (``-S`` with the op removed) or ``"disc-zc"`` (``S`` with the edge
-            one-hot on the op).
-        edges: rows to score (default: the undecided edges).
-
-    Returns:
-        ``(E, O)`` float64, **higher = better**; NaN for rows not scored and ops not selectable.
-
-    Raises:
-        ZcnasError: on an unknown method.
-    """
-    if method not in METHODS:
-        raise ZcnasError(f"unknown method {method!r}; expected one of {METHODS}")
-    rows = net.candidate_edges() if edges is None else [int(e) for e in edges]
-    out = np.full((net.num_edges, net.num_ops), np.nan)
-    for e in rows:
-        for o in net.selectable:
-            ctx = net.perturbed(e, o) if method == "zc-pt" else net.discretized(e, o)
-            with ctx:
-                s = scorer(net, inputs, labels)
-            out[e, o] = -s if method == "zc-pt" else s
-    return out
-
-
-# ------------------------------------------------------------------------------ one proposal
 
 
 @dataclass
@@ -354,6 +140,7 @@ def propose(
     method: str = "zc-pt",
     rng: Any = None,
     topology: bool | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> Proposal:
     """Discretise every edge of a freshly reset supernet (one proposal of Algorithm 1).
 
@@ -365,6 +152,8 @@ def propose(
         method: one of :data:`METHODS`.
         rng: ``None``, an int seed or a :class:`numpy.random.Generator` (``alpha``, random order).
         topology: run the DARTS topology step (default: for the DARTS supernet only).
+        on_step: called after each edge is discretised (progress at the granularity a user
+            waits on: one call per edge, each costing ``|ops|`` proxy evaluations or more).
 
     Returns:
         The :class:`Proposal`.
@@ -431,6 +220,8 @@ def propose(
                 "scores": _scores_dict(net, m, scored),
             }
         )
+        if on_step is not None:
+            on_step()
     if topology if topology is not None else net.space == "darts":
         _topology(net, scorer, batches, prop)
     arch = net.arch()
@@ -670,10 +461,22 @@ def search(
         t0 = time.perf_counter()
         logs: list[Proposal] = []
         with bar:
-            task_id = bar.add_task(f"zc-pt {space} {scorer.proxy} seed {seed}", total=proposals)
-            for _ in range(proposals):
-                logs.append(propose(net, scorer, batches, order=order, method=method, rng=gen))
+            # one tick per discretised edge; the total is exact once the first proposal ends
+            desc = f"zc-pt {space} {scorer.proxy} seed {seed}"
+            task_id = bar.add_task(desc, total=proposals * max(1, net.num_edges))
+            steps = [0]
+
+            def step() -> None:
+                steps[0] += 1
                 bar.advance(task_id)
+
+            for i in range(proposals):
+                bar.update(task_id, description=f"{desc}: proposal {i + 1}/{proposals}")
+                logs.append(
+                    propose(net, scorer, batches, order=order, method=method, rng=gen, on_step=step)
+                )
+                if i == 0:
+                    bar.update(task_id, total=proposals * max(1, steps[0]))
         t1 = time.perf_counter()
         candidates = [p.arch for p in logs]
         unique = list(dict.fromkeys(candidates))
@@ -739,152 +542,3 @@ def _progress(enabled: bool) -> Any:
         disable=not enabled,
         transient=True,
     )
-
-
-# ------------------------------------------------------------------------------ analysis (NB201)
-
-
-def _nb201_op_matrix() -> np.ndarray:
-    from zcnas.bench import load_nb201
-
-    strs = load_nb201()["arch_str"]
-    ids = {name: k for k, name in enumerate(nb201.OPS)}
-    return np.array([[ids[o] for o in nb201.str_to_ops(str(s))] for s in strs], dtype=np.int8)
-
-
-_OP_MATRIX: list[np.ndarray] = []
-
-
-def _op_matrix() -> np.ndarray:
-    if not _OP_MATRIX:
-        _OP_MATRIX.append(_nb201_op_matrix())
-    return _OP_MATRIX[0]
-
-
-def nb201_oracle(
-    kind: str = "best-acc", dataset: str = "cifar10", fixed: dict[int, int] | None = None
-) -> np.ndarray:
-    """The oracle operation scores of NAS-Bench-201 (paper Eq. 1 and its average variant).
-
-    ``best-acc[e, o]`` is the highest test accuracy of all architectures with op ``o`` on edge
-    ``e`` (and the ops of ``fixed`` on their edges: the fully discretised networks reachable
-    from a partially discretised supernet); ``avg-acc`` the mean. Accuracies are the embedded
-    table's (mean over seeds). Higher = better.
-
-    Args:
-        kind: ``"best-acc"`` or ``"avg-acc"``.
-        dataset: ``cifar10``, ``cifar100`` or ``imagenet16``.
-        fixed: edge -> op index (:data:`zcnas.spaces.nb201.OPS` order) already discretised.
-
-    Returns:
-        ``(6, 5)`` float64 (rows :data:`nb201.EDGES`, columns :data:`nb201.OPS`); NaN where no
-        architecture qualifies (a fixed edge's other ops).
-
-    >>> o = nb201_oracle("best-acc")
-    >>> round(float(o.max()), 2)  # the best NB201 CIFAR-10 test accuracy
-    94.37
-    """
-    from zcnas.bench import load_nb201
-
-    if kind not in ("best-acc", "avg-acc"):
-        raise ZcnasError(f"unknown oracle {kind!r}; expected 'best-acc' or 'avg-acc'")
-    acc = load_nb201().test_accuracy(dataset)
-    ops = _op_matrix()
-    mask = np.ones(len(acc), dtype=bool)
-    for e, o in (fixed or {}).items():
-        mask &= ops[:, int(e)] == int(o)
-    out = np.full((6, 5), np.nan)
-    for e in range(6):
-        for o in range(5):
-            sel = acc[mask & (ops[:, e] == o)]
-            if sel.size:
-                out[e, o] = sel.max() if kind == "best-acc" else sel.mean()
-    return out
-
-
-def edge_correlation(scores: np.ndarray, oracle: np.ndarray, edges: Iterable[int] | None = None):
-    """Mean over edges of the Spearman rho between a scoring function's and an oracle's
-    operation scores on that edge (paper Sec. 3.2 / A.3), via :func:`zcnas.stats.spearman`.
-
-    Args:
-        scores, oracle: ``(E, O)`` matrices (higher = better); NaN entries of either are left
-            out of that edge.
-        edges: rows to use (default: rows where ``scores`` has at least 2 finite entries).
-
-    Returns:
-        ``(mean, per_edge)``: the mean rho (NaN if no edge qualifies) and a dict edge -> rho
-        (NaN for an edge whose scores are constant).
-    """
-    s, t = np.asarray(scores, dtype=np.float64), np.asarray(oracle, dtype=np.float64)
-    if s.shape != t.shape or s.ndim != 2:
-        raise ZcnasError(f"scores {s.shape} and oracle {t.shape} must be equal 2-D shapes")
-    rows = range(s.shape[0]) if edges is None else edges
-    per: dict[int, float] = {}
-    for e in rows:
-        ok = np.isfinite(s[e]) & np.isfinite(t[e])
-        if ok.sum() < 2:
-            continue
-        a, b = s[e, ok], t[e, ok]
-        if np.ptp(a) == 0 or np.ptp(b) == 0:
-            per[int(e)] = float("nan")
-        else:
-            per[int(e)] = float(stats.spearman(a, b))
-    vals = [v for v in per.values() if np.isfinite(v)]
-    return (float(np.mean(vals)) if vals else float("nan")), per
-
-
-def select_by_scores(scores: np.ndarray) -> str:
-    """The NB201 architecture picking on every edge the op with the best score (Table 1); a
-    tie goes to the first op in :data:`zcnas.spaces.nb201.OPS` order.
-
-    >>> nb201_rank(select_by_scores(nb201_oracle("avg-acc")))  # paper Table 1: 166
-    167
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.shape != (6, 5):
-        raise ZcnasError(f"NB201 scores must be 6 x 5, got {s.shape}")
-    return nb201.ops_to_str([nb201.OPS[_row_best(s[e], range(5))] for e in range(6)])
-
-
-def nb201_rank(arch: Any, dataset: str = "cifar10") -> int:
-    """Rank of an architecture among the 15,625 by test accuracy (1 = best; ties share the
-    best rank: 1 + the number of strictly better architectures).
-
-    >>> nb201_rank(6111)
-    1
-    """
-    from zcnas.bench import load_nb201
-
-    acc = load_nb201().test_accuracy(dataset)
-    return int((acc > acc[nb201.to_index(arch)]).sum()) + 1
-
-
-def progressive_scores(
-    net: Supernet,
-    scorer: Scorer,
-    batches: ImageBatches,
-    *,
-    method: str = "zc-pt",
-    rng: Any = None,
-) -> list[tuple[dict[int, int], np.ndarray]]:
-    """Operation scores at every iteration of a discretisation (paper Sec. 3.2, progressive).
-
-    At iteration ``t`` every undecided edge is scored (one fresh minibatch), then a random
-    undecided edge is discretised to its best op under the same scores. No retraining happens
-    between iterations (zero-cost scoring functions need none).
-
-    Returns:
-        Per iteration, ``(fixed, scores)``: the edges discretised before it (edge -> op) and
-        the ``(E, O)`` scores (NaN on decided edges). Iteration 0 is the initial setting.
-    """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    net.reset(gen)
-    out = []
-    while net.candidate_edges():
-        remaining = net.candidate_edges()
-        x, y = batches.draw()
-        m = operation_scores(net, scorer, x, y, method=method, edges=remaining)
-        out.append((dict(net.projected), m))
-        e = int(remaining[int(gen.integers(len(remaining)))])
-        net.project(e, _row_best(m[e], net.selectable))
-    return out
