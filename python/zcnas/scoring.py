@@ -18,7 +18,17 @@ from zcnas.datasets import canonical_dataset
 from zcnas.exceptions import ZcnasError
 
 #: Store names of the spaces (NAS-Bench-Suite-Zero's), used as the ``space`` key.
-SPACE_KEYS = {"nb201": "nasbench201", "macro": "nasbench_macro"}
+SPACE_KEYS = {
+    "nb201": "nasbench201",
+    "macro": "nasbench_macro",
+    "nb101": "nasbench101",
+    "darts": "nasbench301",
+}
+#: CIFAR-10-only spaces: their store key is NASLib's encoding as text, exactly as NAS-Bench-
+#: Suite-Zero's CSVs write it (so live scores line up with the imported ones), and no
+#: ground truth is embedded (import Suite-Zero's files for it).
+_NASLIB_KEYED = ("nb101", "darts")
+
 _CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
@@ -38,6 +48,16 @@ def _builder(space: str, num_classes: int) -> tuple[Callable[[Any], Any], Callab
         return (lambda a: macro.build(a, num_classes=10)), (
             lambda a: macro.index_to_str(macro.to_index(a))
         )
+    if space in _NASLIB_KEYED and num_classes != 10:
+        raise ZcnasError(f"{space} is scored as a CIFAR-10 benchmark; use --dataset cifar10")
+    if space == "nb101":
+        from zcnas.spaces import nb101
+
+        return (lambda a: nb101.build(a, num_classes=10)), (lambda a: str(nb101.to_naslib(a)))
+    if space == "darts":
+        from zcnas.spaces import nb301
+
+        return (lambda a: nb301.build(a, num_classes=10)), nb301.key
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
 
 
@@ -52,6 +72,15 @@ def sample_archs(space: str, n: int, seed: int) -> list[Any]:
         from zcnas.spaces import macro
 
         return [int(i) for i in macro.sample(n, rng=rng, replace=False)]
+    if space in _NASLIB_KEYED:
+        from zcnas.spaces import darts, nb101
+
+        out: dict[str, Any] = {}
+        key = _builder(space, 10)[1]
+        while len(out) < n:  # distinct by store key (NB101: by spec, not by isomorphism)
+            a = nb101.sample(rng) if space == "nb101" else darts.sample(rng)
+            out.setdefault(key(a), a)
+        return list(out.values())
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
 
 
@@ -65,7 +94,8 @@ class ArchScorer:
     default: 30 CIFAR-10, 25 CIFAR-100).
 
     Args:
-        space: ``nb201`` or ``macro``.
+        space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network) or ``darts``
+            (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`).
         proxy_names: registered proxy names.
         dataset: ``cifar10`` or ``cifar100`` (NB201 only).
         flavor: proxy flavor (each proxy's default if None).
@@ -137,6 +167,8 @@ class ArchScorer:
         """Store rows (:meth:`zcnas.bench.ScoreStore.put_ground_truth_many`) with the embedded
         benchmark's test accuracy (%) of ``archs`` on this scorer's dataset (metric
         ``test_accuracy``), so that ``zcnas analyze`` finds the task of the stored scores."""
+        if self.space in _NASLIB_KEYED:
+            return []  # nothing embedded: Suite-Zero's imported val_accuracy is the truth
         if self.space == "nb201":
             from zcnas.bench import load_nb201
             from zcnas.spaces import nb201
