@@ -4,7 +4,8 @@
 millions) for the stored NB301 genotypes (DARTS network, C=32, 8 cells, non-affine cell-op
 BNs): every 5th of the 725 here to keep the suite short (all 725 were checked once, 2026-12-03,
 with ``ZCNAS_NB301_ALL=1``); the store key is the CSV's text exactly; the ``params`` proxy
-scored through :func:`zcnas.scoring.score_architectures` equals the stored value for NB101 and NB301 rows.
+scored through :func:`zcnas.scoring.score_architectures` equals the stored value for NB101
+and NB301 rows.
 """
 
 from __future__ import annotations
