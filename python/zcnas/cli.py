@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     add_out(demo, help="folder for the demo's figure (default: $ZCNAS_DEMO_DIR or ./zcnas_demo)")
 
     sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
-    sc.add_argument("--space", choices=("nb201", "macro"), default="nb201")
+    sc.add_argument("--space", choices=("nb201", "macro", "nb101", "darts"), default="nb201")
     which = sc.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
     which.add_argument("--sample", type=int, help="score this many uniformly sampled archs")
