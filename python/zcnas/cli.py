@@ -391,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     except ZcnasError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (RecursionError, UnicodeDecodeError, OverflowError) as e:
+        # Input nested too deeply, not text, or a number beyond float64 that a reader did not
+        # name itself: still one line and exit 2, never a traceback.
+        print(f"error: {type(e).__name__}: {str(e)[:300]}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -59,6 +59,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
     if not args.out:
         raise ZcnasError("zcnas analyze needs --out FOLDER for the report")
+    from zcnas._outputs import check_output_folder
+
+    check_output_folder(args.out, option="--out")  # before the analysis, not after it
     args.store = store_path(args)
     if not os.path.isfile(args.store):
         raise ZcnasError(f"score store {args.store} does not exist")

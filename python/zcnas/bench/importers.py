@@ -56,12 +56,30 @@ from typing import Any
 from zcnas.bench.store import ScoreStore
 from zcnas.exceptions import ZcnasError
 
-__all__ = ["TASK_ALIASES", "canonical_task", "import_naslib_json", "import_suite_zero"]
+__all__ = [
+    "TASK_ALIASES",
+    "ImportCounts",
+    "canonical_task",
+    "import_naslib_json",
+    "import_suite_zero",
+]
 
 #: ``(space, NASLib task) -> stored task``.
 TASK_ALIASES: dict[tuple[str, str], str] = {("nasbench201", "ImageNet16-120"): "imagenet16"}
 
 _Archs = dict[tuple[str, str], set[str]]
+
+
+class ImportCounts(dict[tuple[str, str], int]):
+    """``{(space, task): number of archs imported}`` plus ``dropped``: ``{field: count}`` of
+    values an importer skipped because they are not in the expected layout (empty when
+    everything was imported)."""
+
+    def __init__(
+        self, counts: dict[tuple[str, str], int], *, dropped: dict[str, int] | None = None
+    ) -> None:
+        super().__init__(counts)
+        self.dropped: dict[str, int] = dict(sorted((dropped or {}).items()))
 
 
 def canonical_task(space: str, task: str) -> str:
@@ -79,11 +97,17 @@ def _float(text: str, file: Path, column: str, line: int) -> float:
     if s == "":
         return math.nan
     try:
-        return float(s)
+        x = float(s)
     except ValueError:
         raise ZcnasError(
-            f"{file}: column {column!r} line {line}: non-numeric value {text!r}"
+            f"{file}: column {column!r} line {line}: non-numeric value {text[:40]!r}"
         ) from None
+    if math.isinf(x) and "inf" not in s.lower():
+        raise ZcnasError(
+            f"{file}: column {column!r} line {line}: value {text[:40]!r}... is out of the "
+            "float64 range"
+        )
+    return x
 
 
 def _read_csv(file: Path) -> tuple[list[str], list[list[str]]]:
@@ -176,9 +200,16 @@ def _nb201_index_of_naslib() -> dict[str, str]:
 
 
 def _nb201_key(file: Path, arch: str, table: dict[str, str]) -> str:
+    if "~" in arch:  # an official arch string, not a NASLib tuple: say what is wrong with it
+        from zcnas.spaces.nb201 import to_index
+
+        try:
+            return str(to_index(arch))
+        except ZcnasError as e:
+            raise ZcnasError(f"{file}: {e}") from None
     digits = re.sub(r"[^0-9]", "", arch)
     if len(digits) != 6 or digits not in table:
-        raise ZcnasError(f"{file}: arch {arch!r} is not a NAS-Bench-201 NASLib op tuple")
+        raise ZcnasError(f"{file}: arch {arch[:80]!r} is not a NAS-Bench-201 NASLib op tuple")
     return table[digits]
 
 
@@ -194,8 +225,8 @@ def _import_zc13(store: ScoreStore, file: Path, header: list[str], rows: list[li
     keys = []
     for i, r in enumerate(rows):
         idx = r[col["index"]].strip()
-        if not idx.isdigit() or int(idx) >= 15625:
-            raise ZcnasError(f"{file}: column 'index' line {i + 2}: bad NB201 index {idx!r}")
+        if not (idx.isascii() and idx.isdigit()) or len(idx) > 5 or int(idx) >= 15625:
+            raise ZcnasError(f"{file}: column 'index' line {i + 2}: bad NB201 index {idx[:40]!r}")
         arch = str(int(idx))
         keys.append((arch,))
         for p in proxies:
@@ -230,7 +261,13 @@ def _import_naslib_csv(
             raise ZcnasError(f"{file}: column 'arch' line {line}: empty arch")
         if space == "nasbench201":
             if "nb201_index" in col and r[col["nb201_index"]].strip():
-                arch = str(int(_float(r[col["nb201_index"]], file, "nb201_index", line)))
+                x = _float(r[col["nb201_index"]], file, "nb201_index", line)
+                if not (x.is_integer() and 0 <= x < 15625):
+                    raise ZcnasError(
+                        f"{file}: column 'nb201_index' line {line}: bad NB201 index "
+                        f"{r[col['nb201_index']][:40]!r}"
+                    )
+                arch = str(int(x))
             else:
                 if nb201_table is None:
                     nb201_table = _nb201_index_of_naslib()
@@ -387,11 +424,15 @@ def import_naslib_json(
         task: Import only this task (as named in the file); ``None`` imports all.
 
     Returns:
-        ``{(space, task): number of archs imported}``.
+        ``{(space, task): number of archs imported}``, an :class:`ImportCounts` whose
+        ``dropped`` maps each field that was not imported to the number of archs that had it
+        (a field that is neither ``id``, ``val_accuracy`` nor a ``{"score": ...}`` object,
+        e.g. a bare number ``{"synflow": 7}``); ``zcnas store import`` prints them.
 
     Raises:
-        ZcnasError: Unreadable JSON, unknown task, missing ``val_accuracy`` or ``score``,
-            or a non-numeric value (the message names the file, task, arch and field).
+        ZcnasError: Unreadable JSON (not UTF-8, nested too deeply), unknown task, missing
+            ``val_accuracy`` or ``score``, or a non-numeric or out-of-range value (the
+            message names the file, task, arch and field).
     """
     file = Path(path)
     if not isinstance(space, str) or not space:
@@ -401,8 +442,8 @@ def import_naslib_json(
             data = json.load(fh)
     except OSError as e:
         raise ZcnasError(f"cannot read {file}: {e}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ZcnasError(f"{file}: not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # bad JSON, not UTF-8, nested too deeply
+        raise ZcnasError(f"{file}: not valid JSON: {type(e).__name__}: {e}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ZcnasError(f"{file}: expected {{task: {{arch: {{...}}}}}} at the top level")
     if task is not None:
@@ -414,8 +455,15 @@ def import_naslib_json(
 
     def num(x: Any, where: str) -> float:
         if isinstance(x, bool) or not isinstance(x, int | float):
-            raise ZcnasError(f"{file}: {where}: non-numeric value {x!r}")
-        return float(x)
+            raise ZcnasError(f"{file}: {where}: non-numeric value {str(x)[:40]!r}")
+        try:
+            return float(x)
+        except OverflowError:
+            raise ZcnasError(
+                f"{file}: {where}: value {str(x)[:40]}... is out of the float64 range"
+            ) from None
+
+    dropped: dict[str, int] = {}
 
     for raw_task, archs in data.items():
         stored_task = canonical_task(space, raw_task)
@@ -430,7 +478,10 @@ def import_naslib_json(
                 raise ZcnasError(f"{file}: {where}: missing field 'val_accuracy'")
             batch.gt(space, stored_task, arch, "val_accuracy", num(rec["val_accuracy"], where))
             for proxy, val in rec.items():
-                if proxy in ("id", "val_accuracy") or not isinstance(val, dict):
+                if proxy in ("id", "val_accuracy"):
+                    continue
+                if not isinstance(val, dict):  # e.g. {"synflow": 7}: not NASLib's layout
+                    dropped[proxy] = dropped.get(proxy, 0) + 1
                     continue
                 if "score" not in val:
                     raise ZcnasError(f"{file}: {where}: proxy {proxy!r} lacks field 'score'")
@@ -440,4 +491,4 @@ def import_naslib_json(
                 if t is not None and math.isnan(t):
                     t = None
                 batch.score(space, stored_task, arch, proxy, score, flavor="naslib", time_s=t)
-    return {k: len(v) for k, v in sorted(batch.write(store).items())}
+    return ImportCounts({k: len(v) for k, v in sorted(batch.write(store).items())}, dropped=dropped)

@@ -133,6 +133,11 @@ def cli_import(
                 counts = import_suite_zero(store, p)
             for (s, t), n in sorted(counts.items()):
                 out(f"{p.name}: {s}/{t}: {n} archs")
+            for field, n in getattr(counts, "dropped", {}).items():
+                out(
+                    f"{p.name}: dropped {n} value(s) of field {field!r} (not a "
+                    '{"score": ...} object)'
+                )
     return 0
 
 

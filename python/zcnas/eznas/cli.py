@@ -145,7 +145,12 @@ def _stats_dirs(groups: list[list[str]]) -> list[str]:
 
 
 def _evolve(args: argparse.Namespace) -> int:
+    from zcnas._outputs import check_output_file
     from zcnas.eznas.evolution import evolve
+
+    check_output_file(args.out, option="--out", suffixes=(".json",))  # before the search
+    if args.checkpoint:
+        check_output_file(args.checkpoint, option="--checkpoint")
 
     res = evolve(
         _stats_dirs(args.stats),

@@ -210,6 +210,20 @@ def _one(args: argparse.Namespace, space: Any, oracle: Any, proxies: Any, c: Any
     raise ZcnasError(f"unknown search {args.algo!r}")
 
 
+def _check_outputs(args: argparse.Namespace, n_runs: int) -> None:
+    from zcnas._optional import require
+    from zcnas._outputs import check_output_file
+    from zcnas.exceptions import ZcnasError
+
+    if args.out:
+        out = check_output_file(args.out, option="--out", suffixes=(".json", ".csv"))
+        if out.suffix.lower() == ".csv" and n_runs > 1:
+            raise ZcnasError(f"--out {out}: a .csv file holds one run; use .json for {n_runs}")
+    if args.plot:
+        check_output_file(args.plot, option="--plot", suffixes=(".png", ".pdf", ".svg"))
+        require("matplotlib", "--plot")
+
+
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -218,6 +232,7 @@ def _run(args: argparse.Namespace) -> int:
     from zcnas.search.trajectory import plot
 
     seeds = seed_list(args)
+    _check_outputs(args, len(seeds))  # before the search: a bad path must not lose its result
     space, oracle, proxies, constraint, store = _build(args)
     try:
         results = [_one(args, space, oracle, proxies, constraint, seed) for seed in seeds]
@@ -248,7 +263,7 @@ def _run(args: argparse.Namespace) -> int:
     }
     if args.out:
         out = Path(args.out)
-        if out.suffix == ".json" or len(trajs) > 1:
+        if out.suffix.lower() == ".json" or len(trajs) > 1:
             out.write_text(json.dumps([t.to_dict() for t in trajs]))
         else:
             trajs[0].save(out)

@@ -323,6 +323,11 @@ def to_index(arch: Any) -> int:
     if isinstance(arch, str):
         if arch.startswith("|"):
             return str_to_index(arch)
+        if "~" in arch:  # an arch string without its leading '|', not a NASLib encoding
+            raise ZcnasError(
+                f"NB201 arch string {arch!r} must start and end with '|' "
+                "(e.g. '|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|')"
+            )
         return str_to_index(naslib_to_str(arch))
     if isinstance(arch, Sequence | np.ndarray):
         if len(arch) and all(isinstance(v, str | np.str_) for v in arch):

@@ -41,6 +41,21 @@ pub enum CoreError {
         /// The value itself, for the message.
         value: f64,
     },
+    /// A NaN or infinite value of a matrix met the `raise` policy (or a matrix that must be
+    /// finite); the position is given as row and column.
+    #[error("`{name}` has a non-finite value ({value}) at row {row}, column {column}; {remedy}")]
+    NonFiniteAt {
+        /// Name of the argument.
+        name: &'static str,
+        /// Row of the first offending value.
+        row: usize,
+        /// Column of the first offending value.
+        column: usize,
+        /// The value itself, for the message.
+        value: f64,
+        /// What the caller can do about it (e.g. which `nan_policy` to pass).
+        remedy: &'static str,
+    },
     /// A parameter is outside its domain.
     #[error("invalid `{name}`: {reason}")]
     InvalidParameter {

@@ -155,10 +155,13 @@ impl Spec {
             let v = if v.is_nan() {
                 match self.nan_policy {
                     MissingPolicy::Raise => {
-                        return Err(CoreError::NonFinite {
+                        return Err(CoreError::NonFiniteAt {
                             name: "scores",
-                            index: row_index * self.k() + j,
+                            row: row_index,
+                            column: j,
                             value: v,
+                            remedy: "pass nan_policy='lowest' to rank a NaN as the worst \
+                                     value of its proxy",
                         })
                     }
                     MissingPolicy::Lowest => f64::NEG_INFINITY,
@@ -311,11 +314,19 @@ impl IncrementalAggregator {
         }
         let id = self.rows.len();
         let mut keys = Vec::with_capacity(k);
-        self.spec.keys(row, 0, &mut keys).map_err(|e| match e {
-            CoreError::NonFinite { index, value, .. } => CoreError::NonFinite {
-                name: "row",
-                index,
+        self.spec.keys(row, id, &mut keys).map_err(|e| match e {
+            CoreError::NonFiniteAt {
+                row,
+                column,
                 value,
+                remedy,
+                ..
+            } => CoreError::NonFiniteAt {
+                name: "row",
+                row,
+                column,
+                value,
+                remedy,
             },
             other => other,
         })?;

@@ -25,7 +25,9 @@ impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {
         let msg = e.to_string();
         Self(match e {
-            CoreError::NonFinite { .. } => NonFiniteError::new_err(msg),
+            CoreError::NonFinite { .. } | CoreError::NonFiniteAt { .. } => {
+                NonFiniteError::new_err(msg)
+            }
             _ => ZcnasError::new_err(msg),
         })
     }

@@ -88,7 +88,7 @@ pub fn eigvalsh_with(
             reason: format!("must be a finite number >= 0, got {symmetry_rtol}"),
         });
     }
-    check_finite("s", s)?;
+    check_finite("s", s, cols)?;
     let n = rows;
     let max_abs = s.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let tol = symmetry_rtol * max_abs;

@@ -56,18 +56,10 @@ fn check_square(name: &'static str, len: usize, rows: usize, cols: usize) -> Res
     }
 }
 
-/// Error for the first non-finite value of `data`, if any.
-fn check_finite(name: &'static str, data: &[f64]) -> Result<()> {
-    match data.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(CoreError::InvalidParameter {
-            name,
-            reason: format!(
-                "has a non-finite value ({}) at flat position {i}; the matrix must be finite",
-                data[i]
-            ),
-        }),
-    }
+/// Error for the first non-finite value of the row-major matrix `data` (`cols` columns), if
+/// any, naming its row and column.
+fn check_finite(name: &'static str, data: &[f64], cols: usize) -> Result<()> {
+    crate::stats::check_finite_matrix(data, cols, name, "the matrix must be finite")
 }
 
 /// Below this many scalar operations a kernel runs serially (rayon would cost more than it saves).

@@ -7,7 +7,7 @@
 use super::corr::pearson_with;
 use super::kendall::{tau_b_finite, KendallPrepared, Scratch};
 use super::rank::rankdata_into;
-use super::{check_finite, paired, NanPolicy};
+use super::{check_finite, check_finite_matrix, paired, NanPolicy};
 use crate::error::{CoreError, Result};
 use rayon::prelude::*;
 
@@ -63,8 +63,12 @@ pub fn validate(
         });
     }
     if policy == NanPolicy::Raise {
-        check_finite(x, "x")?;
-        check_finite(t, "y")?;
+        let omit = "pass nan_policy='omit' to drop such pairs";
+        check_finite_matrix(x, n, "x", omit)?;
+        match target {
+            BatchTarget::One(_) => check_finite(t, "y")?,
+            BatchTarget::Many(_) => check_finite_matrix(t, n, "y", omit)?,
+        }
     }
     Ok(())
 }

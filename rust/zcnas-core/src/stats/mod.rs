@@ -122,6 +122,26 @@ pub(crate) fn check_finite(v: &[f64], name: &'static str) -> Result<()> {
     }
 }
 
+/// Fail with [`CoreError::NonFiniteAt`] (row and column) at the first non-finite value of a
+/// row-major matrix with `cols` columns.
+pub(crate) fn check_finite_matrix(
+    v: &[f64],
+    cols: usize,
+    name: &'static str,
+    remedy: &'static str,
+) -> Result<()> {
+    match v.iter().position(|a| !a.is_finite()) {
+        Some(index) => Err(CoreError::NonFiniteAt {
+            name,
+            row: index / cols.max(1),
+            column: index % cols.max(1),
+            value: v[index],
+            remedy,
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
