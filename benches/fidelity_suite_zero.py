@@ -1,0 +1,97 @@
+"""Fidelity of zcnas's Suite-Zero proxies on NAS-Bench-101 and NAS-Bench-301 (live networks).
+
+Run: ``.venv/bin/python benches/fidelity_suite_zero.py --space nb101|nb301 [--n 100] [--seed 0]
+[--batch 32] [--out f.json]``.
+
+1. Draw ``n`` rows (fixed seed) of Suite-Zero's ``naslib_zc_nasbench101_500.csv`` or
+   ``naslib_zc_nasbench301_725.csv``; build each network live (:func:`zcnas.spaces.nb101.build`,
+   the benchmark's 128-channel network; :func:`zcnas.spaces.nb301.build`, NASLib's C=32, 8-cell
+   network), PyTorch default init seeded by the row number.
+2. Score the file's proxies with the ``naslib`` flavor on one batch of ``--batch`` CIFAR-10
+   images (the JPEG-decoded test set in ``../shared/data/images``, drawn with the seed, CIFAR
+   mean/std; Suite-Zero used 32 random *training* images and its own random init, so
+   per-architecture values differ for the data-dependent proxies).
+3. Report per proxy: Spearman(zcnas, stored), Kendall tau vs the stored ``val_accuracy`` for
+   zcnas and for the stored values, and their absolute difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zcnas import proxies, stats
+from zcnas.datasets import CIFAR_MEAN, CIFAR_STD
+from zcnas.spaces import nb101, nb301
+
+DATA = Path(os.environ.get("ZCNAS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+DATA = DATA / "data"
+FILES = {"nb101": "naslib_zc_nasbench101_500.csv", "nb301": "naslib_zc_nasbench301_725.csv"}
+BUILD = {"nb101": nb101.build, "nb301": nb301.build}
+
+
+def batch(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    imgs = np.load(DATA / "images" / "cifar10_test_jpeg_10000.npz")
+    idx = rng.choice(len(imgs["y"]), size=n, replace=False)
+    x = torch.from_numpy(imgs["x"][idx]).permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)) / torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
+    return x, torch.from_numpy(imgs["y"][idx].astype(np.int64))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--space", choices=sorted(FILES), required=True)
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    with open(DATA / "suite_zero" / FILES[args.space]) as f:
+        rows = list(csv.DictReader(f))
+    meta = {"search_space", "dataset", "naslib_idx", "arch", "val_accuracy"}
+    names = [h for h in rows[0] if h not in meta and not h.endswith("_time_s")]
+    rng = np.random.default_rng(args.seed)
+    pick = np.sort(rng.choice(len(rows), size=min(args.n, len(rows)), replace=False))
+    x, y = batch(args.batch, rng)
+    truth = np.array([float(rows[i]["val_accuracy"]) for i in pick])
+    ref = np.array([[float(rows[i][p]) for p in names] for i in pick])
+    ours = np.full_like(ref, np.nan)
+    t0 = time.perf_counter()
+    for k, i in enumerate(pick):
+        torch.manual_seed(int(i))
+        model = BUILD[args.space](rows[i]["arch"])
+        s = proxies.score(model, x, y, proxies=names, flavor="naslib", seed=args.seed)
+        ours[k] = [s[p] for p in names]
+        print(f"{k + 1}/{len(pick)} {time.perf_counter() - t0:.0f} s", flush=True)
+    wall = time.perf_counter() - t0
+    report = {
+        "space": args.space,
+        "n": len(pick),
+        "seed": args.seed,
+        "batch": args.batch,
+        "seconds": round(wall, 1),
+        "proxies": {},
+    }
+    print(f"{'proxy':10s} {'rho(zcnas,stored)':>18s} {'tau zcnas':>10s} {'tau stored':>10s} |dtau|")
+    for j, p in enumerate(names):
+        rho = stats.spearman(ours[:, j], ref[:, j], nan_policy="omit")
+        t_o = stats.kendall_tau(ours[:, j], truth, nan_policy="omit")
+        t_r = stats.kendall_tau(ref[:, j], truth, nan_policy="omit")
+        report["proxies"][p] = {"spearman": rho, "tau_zcnas": t_o, "tau_suite_zero": t_r}
+        print(f"{p:10s} {rho:18.3f} {t_o:10.3f} {t_r:10.3f} {abs(t_o - t_r):.3f}")
+    print(f"wall {wall:.0f} s ({wall / len(pick):.1f} s/arch)")
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
