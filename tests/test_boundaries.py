@@ -334,3 +334,13 @@ def test_read_only_store_of_an_old_file_without_failures_table(filled_store):
         assert ro.failures().empty
     with ScoreStore(filled_store) as rw:  # a writer adds the table back
         assert rw.failures().empty
+
+
+@pytest.mark.parametrize("t", [math.inf, 1e30, -1.0, math.nan, "5"])
+def test_store_timeout_bound(tmp_path, t):
+    from zcnas.bench.store import MAX_TIMEOUT_S
+
+    assert MAX_TIMEOUT_S == 86_400.0
+    with pytest.raises(ZcnasError, match="timeout_s must be a number in"):
+        ScoreStore(tmp_path / "s.db", timeout_s=t)
+    ScoreStore(tmp_path / "s.db", timeout_s=MAX_TIMEOUT_S).close()

@@ -83,6 +83,9 @@ from zcnas.bench.store_schema import (
 )
 from zcnas.exceptions import ZcnasError
 
+#: Longest busy timeout accepted by :class:`ScoreStore` (seconds).
+MAX_TIMEOUT_S = 86_400.0
+
 
 def _is_busy(e: sqlite3.Error) -> bool:
     """Whether ``e`` is SQLite's "database is locked/busy" (another connection holds a lock)."""
@@ -94,6 +97,7 @@ def _is_busy(e: sqlite3.Error) -> bool:
 
 __all__ = [
     "APPLICATION_ID",
+    "MAX_TIMEOUT_S",
     "SCHEMA_VERSION",
     "GroundTruthRecord",
     "ScoreRecord",
@@ -113,7 +117,8 @@ class ScoreStore(StoreQueries, StoreExport):
         synchronous: ``"FULL"`` (default: a returned ``put`` survives power loss) or
             ``"NORMAL"`` (faster; survives a crash of the process, the last commits may roll
             back on power loss; the file stays consistent either way).
-        timeout_s: How long a write waits for another writer's lock (busy timeout).
+        timeout_s: How long a write waits for another writer's lock (busy timeout), at most
+            :data:`MAX_TIMEOUT_S` (one day).
         check: Run ``PRAGMA integrity_check`` when opening an existing file.
         mode: ``"w"`` (default: read and write; creates the file) or ``"r"`` (read only: the
             file must exist; no lock is taken, so readers proceed while a writer holds a long
@@ -151,8 +156,10 @@ class ScoreStore(StoreQueries, StoreExport):
             raise ZcnasError(
                 f"synchronous must be 'FULL', 'NORMAL' or 'EXTRA', got {synchronous!r}"
             )
-        if not (isinstance(timeout_s, numbers.Real) and timeout_s >= 0):
-            raise ZcnasError(f"timeout_s must be a non-negative number, got {timeout_s!r}")
+        if not (isinstance(timeout_s, numbers.Real) and 0 <= timeout_s <= MAX_TIMEOUT_S):
+            raise ZcnasError(
+                f"timeout_s must be a number in [0, {MAX_TIMEOUT_S}] seconds, got {timeout_s!r}"
+            )
         if self.path.is_dir():
             raise ZcnasError(f"{self.path} is a directory, not a zcnas score store")
         fresh = not self.path.exists() or self.path.stat().st_size == 0
