@@ -344,3 +344,31 @@ def test_store_timeout_bound(tmp_path, t):
     with pytest.raises(ZcnasError, match="timeout_s must be a number in"):
         ScoreStore(tmp_path / "s.db", timeout_s=t)
     ScoreStore(tmp_path / "s.db", timeout_s=MAX_TIMEOUT_S).close()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe binary", b"[1, 2]", b"[" * 100_000 + b"]" * 100_000, b'{"config": 3}', b"{}"],
+)
+def test_evolve_checkpoint_files_are_checked(tmp_path, content):
+    from zcnas.eznas.evolution import evolve
+
+    write_task(tmp_path / "t", 4, seed=7)
+    ckpt = tmp_path / "ckpt.json"
+    ckpt.write_bytes(content)
+    with pytest.raises(ZcnasError, match="checkpoint"):
+        evolve(
+            tmp_path / "t",
+            generations=1,
+            population=4,
+            mu=2,
+            lam=4,
+            checkpoint=ckpt,
+            progress=False,
+        )
+
+
+def test_evaluate_stats_manifest_is_checked(tmp_path):
+    (tmp_path / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ZcnasError, match="cannot read the manifest"):
+        evaluate_stats(["Abs(T1D)"], tmp_path)

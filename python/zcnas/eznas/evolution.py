@@ -66,11 +66,9 @@ def evaluate_stats(
 
 
 def _n_networks(stats_dir: PathLike) -> int:
-    path = Path(stats_dir) / "manifest.json"
-    try:
-        return len(json.loads(path.read_text())["networks"])
-    except (OSError, ValueError, KeyError) as e:
-        raise ZcnasError(f"cannot read {path}: {e}") from None
+    from zcnas.eznas.shards import load_manifest  # checks the manifest's structure
+
+    return len(load_manifest(stats_dir)["networks"])
 
 
 @dataclass
@@ -184,11 +182,16 @@ def evolve(
     ckpt = Path(checkpoint) if checkpoint is not None else None
     state_json = None
     if ckpt is not None and ckpt.exists():
-        state_json = ckpt.read_text()
         try:
+            state_json = ckpt.read_text(encoding="utf-8")
             saved = json.loads(state_json)["config"]
-        except (ValueError, KeyError) as e:
-            raise ZcnasError(f"invalid checkpoint {ckpt}: {e}") from None
+        except OSError as e:
+            raise ZcnasError(f"cannot read checkpoint {ckpt}: {e}") from None
+        except (ValueError, KeyError, TypeError, RecursionError) as e:
+            # not UTF-8, not JSON, nested too deeply, or not an object with a config
+            raise ZcnasError(f"invalid checkpoint {ckpt}: {type(e).__name__}: {e}") from None
+        if not isinstance(saved, dict):
+            raise ZcnasError(f"invalid checkpoint {ckpt}: 'config' is not an object")
         if saved != config:
             diff = sorted(k for k in config if saved.get(k) != config[k])
             raise ZcnasError(
