@@ -211,3 +211,21 @@ def test_spaces_do_not_import_the_benchmarks():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_score_macro_with_its_defaults(capsys):
+    """``zcnas score --space macro``: the default proxies are those that apply to the space's
+    networks, and scoring with its defaults (dataset, seed, flavor) works."""
+    import json
+
+    from zcnas import proxies
+    from zcnas.cli import _default_proxies
+
+    args = _parser().parse_args(["score", "--space", "macro", "--arch", "22212202"])
+    names = _default_proxies(args)
+    assert set(names) <= set(proxies.list_proxies()) and len(names) >= 20
+    cheap = [p for p in ("params", "flops", "jacov", "nwot", "l2_norm") if p in names]
+    argv = ["score", "--space", "macro", "--arch", "22212202", "--proxies", ",".join(cheap)]
+    assert main([*argv, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert list(res) == ["22212202"] and sorted(res["22212202"]) == sorted(cheap)
