@@ -127,11 +127,21 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
                     m.bias.zero_()
 
 
-def swap_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+def _run(model: nn.Module, inputs: Any) -> Any:
+    """``model(inputs)`` for a tensor, else the engine's full call (``ModelInputs.call``)."""
+    return model(inputs) if isinstance(inputs, torch.Tensor) else inputs.call(model)
+
+
+def _batch(inputs: Any) -> int:
+    return int(inputs.shape[0]) if isinstance(inputs, torch.Tensor) else inputs.batch_size
+
+
+def swap_codes(model: nn.Module, inputs: Any) -> torch.Tensor:
     """The ``(B, N)`` bool matrix of SWAP: ReLU output > 0 for every 4-D-input ``nn.ReLU`` call.
 
     Runs ``model(inputs)`` as it is (mode, weights) under ``no_grad``; the hooks are removed
     afterwards. ``N`` is the total number of hooked activations per sample (0 if none).
+    ``inputs`` is a tensor or the engine's :class:`~zcnas.proxies.model_io.ModelInputs`.
     """
     feats: list[torch.Tensor] = []
 
@@ -143,16 +153,16 @@ def swap_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
     try:
         with torch.no_grad():
-            model(inputs)
+            _run(model, inputs)
     finally:
         for h in handles:
             h.remove()
     if not feats:
-        return torch.zeros((inputs.shape[0], 0), dtype=torch.bool)
+        return torch.zeros((_batch(inputs), 0), dtype=torch.bool)
     return torch.cat(feats, dim=1).cpu()
 
 
-def swap_count(model: nn.Module, inputs: torch.Tensor) -> int:
+def swap_count(model: nn.Module, inputs: Any) -> int:
     """SWAP of ``model`` as it is: distinct sample-wise activation patterns (no re-init).
 
     Returns 0 when the model has no ReLU with a 4-D input (the reference returns None).
@@ -191,7 +201,7 @@ def reg_factor(model: nn.Module, mu: float, sigma: float) -> float:
 
 def swap_score(
     model: nn.Module,
-    inputs: torch.Tensor,
+    inputs: Any,
     *,
     repeats: int = SWAP_REPEATS,
     reinit: bool = True,
@@ -203,7 +213,8 @@ def swap_score(
 
     Args:
         model: any network with ``nn.ReLU`` modules; a private copy in train mode is scored.
-        inputs: ``(B, C, H, W)`` float batch (the paper uses 16 real images); labels unused.
+        inputs: ``(B, C, H, W)`` float batch (the paper uses 16 real images), or the engine's
+            ``ModelInputs``; labels unused.
         repeats: Gaussian re-initialisations averaged (paper: 32); must be 1 if not ``reinit``.
         reinit: re-initialise with :func:`gaussian_init` before each repeat; False scores the
             model's own weights once.
@@ -252,13 +263,14 @@ def _swap_seed(ctx: PassContext) -> int:
 
 def _compute_swap(ctx: PassContext, flavor: str) -> float:
     kw = _swap_kwargs(flavor, "swap")
-    return swap_score(ctx.model, ctx.inputs, seed=_swap_seed(ctx), **kw)
+    return swap_score(ctx.model, ctx.model_call(), seed=_swap_seed(ctx), **kw)
 
 
 def _reg_swap_compute(mu: float, sigma: float, name: str) -> Callable[[PassContext, str], float]:
     def compute(ctx: PassContext, flavor: str) -> float:
         kw = _swap_kwargs(flavor, name)
-        return swap_score(ctx.model, ctx.inputs, seed=_swap_seed(ctx), mu=mu, sigma=sigma, **kw)
+        call = ctx.model_call()
+        return swap_score(ctx.model, call, seed=_swap_seed(ctx), mu=mu, sigma=sigma, **kw)
 
     return compute
 
@@ -329,14 +341,13 @@ def _meco_term(fea: torch.Tensor, opt_gen: torch.Generator | None) -> float | No
     return float(low) * scale
 
 
-def meco_score(
-    model: nn.Module, inputs: torch.Tensor, *, opt: bool = False, seed: int = 0
-) -> float:
+def meco_score(model: nn.Module, inputs: Any, *, opt: bool = False, seed: int = 0) -> float:
     """MeCo (or MeCo_opt) of ``model`` (not modified) on ``inputs`` (sample 0 is read).
 
     Args:
         model: any network; a private copy in train mode runs ``model(inputs)`` once.
-        inputs: ``(B, C, H, W)`` float batch; the reference uses ``B = 1``.
+        inputs: ``(B, C, H, W)`` float batch (or the engine's ``ModelInputs``); the
+            reference uses ``B = 1``.
         opt: MeCo_opt: 8 random channels per layer, eigenvalue scaled by ``C / 8``.
         seed: seed of the channel draws (``opt`` only).
 
@@ -358,18 +369,18 @@ def meco_score(
     handles = [m.register_forward_hook(hook) for m in net.modules()]
     try:
         with torch.no_grad():
-            net(inputs)
+            _run(net, inputs)
     finally:
         for h in handles:
             h.remove()
     return float(sum(terms))
 
 
-def _meco_inputs(ctx: PassContext, flavor: str, name: str) -> torch.Tensor:
+def _meco_inputs(ctx: PassContext, flavor: str, name: str) -> Any:
     if flavor == "meco":
-        return ctx.inputs[:1]
+        return ctx.model_call().batch_slice(slice(0, 1))
     if flavor == "batch":
-        return ctx.inputs
+        return ctx.model_call()
     raise ZcnasError(f"{name}: unknown flavor {flavor!r}; expected 'meco' or 'batch'")
 
 
