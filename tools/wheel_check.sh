@@ -31,6 +31,10 @@ PY
 "$work/venv/bin/zcnas" demo --no-live --out "$work/run/demo" >"$work/demo.txt"
 grep -q "94.3733% at index 6111" "$work/demo.txt"
 grep -q 'pip install "zcnas\[analysis\]"' "$work/demo.txt"  # the figure needs the extra
+if grep -nE 'benches/|RESULTS\.md|README|docs/' "$work/demo.txt"; then
+    echo "zcnas demo points to files the wheel does not ship" >&2
+    exit 1
+fi
 "$work/venv/bin/zcnas" score --space nb201 --arch 6111 --arch 0 --proxies synflow,nwot,params \
     --store "$work/run/scores.sqlite" --json >"$work/score.json"
 "$work/venv/bin/python" - "$work/score.json" <<'PY'
