@@ -29,6 +29,7 @@ REDUCE: dict[str, list[tuple[str, str]]] = {
         ("entropy_random=100", "entropy_random=3"),
         ("surrogate_trials=100", "surrogate_trials=2"),
         ("ablation_trials=10", "ablation_trials=1"),
+        ("n_random=100, max_exhaustive=13", "n_random=3, max_exhaustive=2"),
     ],
     "from zcnas import proxies": [
         ('"cifar10", 80,', '"cifar10", 6,'),
@@ -37,6 +38,7 @@ REDUCE: dict[str, list[tuple[str, str]]] = {
     ],
     "from zcnas.datasets import cifar_batch": [
         ("proposals=10, validate_rounds=100", "proposals=1, validate_rounds=2"),
+        ('build_supernet("nb201", C=16, N=5)', 'build_supernet("nb201", C=4, N=1)'),
     ],
     "from zcnas.search.evolution": [
         ("iterations=500, oracle", "iterations=50, oracle"),
