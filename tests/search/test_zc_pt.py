@@ -297,11 +297,18 @@ def test_validate_sums_over_batches():
     def n_params(model, _x, _y):
         return float(sum(p.numel() for p in model.parameters()))
 
+    ticks = []
     tot = zc_pt.validate(
-        net, archs, zc_pt.Scorer("params", "custom", n_params), batches, network_sizes={"C": 8}
+        net,
+        archs,
+        zc_pt.Scorer("params", "custom", n_params),
+        batches,
+        network_sizes={"C": 8},
+        on_batch=lambda: ticks.append(1),
     )
     ref = [3 * n_params(nb201.build(a, C=8, N=1), None, None) for a in archs]
     assert tot.tolist() == ref
+    assert len(ticks) == 9  # progress once per (network, minibatch)
 
 
 def test_image_batches_augment_and_subsample():

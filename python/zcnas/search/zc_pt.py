@@ -272,13 +272,15 @@ def validate(
     seed: int = 0,
     network_sizes: dict[str, Any] | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    on_batch: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """Sum of ``S`` over the ``V`` minibatches for each stand-alone network.
 
     Each architecture is built with the supernet's builder and size settings (overridden by
     ``network_sizes``, e.g. ``{"C": 16, "N": 5}``), initialised with
     PyTorch's defaults under a seed derived from ``seed`` and the architecture (the global RNG
-    state is restored), and scored on every batch.
+    state is restored), and scored on every batch. ``progress`` wraps the loop over the
+    architectures; ``on_batch`` is called after every scored minibatch (``V`` per network).
 
     Returns:
         One total per architecture (NaN if any batch gave NaN).
@@ -298,7 +300,12 @@ def validate(
             torch.manual_seed(_init_seed(seed, arch))
             model = net.build_network(parsed, **(network_sizes or {}))
         model = model.to(memory_format=torch.channels_last)
-        totals[i] = sum(scorer(model, x, y) for x, y in batches)
+        total = 0.0
+        for x, y in batches:
+            total += scorer(model, x, y)
+            if on_batch is not None:
+                on_batch()
+        totals[i] = total
     return totals
 
 
@@ -484,15 +491,18 @@ def search(
             vb = [batches.draw() for _ in range(validate_rounds)]
             vbar = _progress(progress)
             with vbar:
-                vid = vbar.add_task("validation", total=len(unique))
-
-                def adv(it: Iterable[int]) -> Iterable[int]:
-                    for i in it:
-                        yield i
-                        vbar.advance(vid)
-
+                vid = vbar.add_task(
+                    f"validation: {len(unique)} networks x {validate_rounds} batches",
+                    total=len(unique) * validate_rounds,
+                )
                 vals = validate(
-                    net, unique, scorer, vb, seed=seed, network_sizes=network_sizes, progress=adv
+                    net,
+                    unique,
+                    scorer,
+                    vb,
+                    seed=seed,
+                    network_sizes=network_sizes,
+                    on_batch=lambda: vbar.advance(vid),
                 )
             best = unique[_nanargmax(vals)]
         else:
