@@ -83,6 +83,20 @@ def test_store_option_before_or_after_the_subcommand(argv):
     assert _parser().parse_args(argv).store == "x.sqlite"
 
 
+@pytest.mark.parametrize(
+    ("argv", "dest", "value"),
+    [
+        (["analyze", "--report", "r/"], "out", "r/"),
+        (["analyze", "--db", "s.sqlite", "--out", "r/"], "store", "s.sqlite"),
+        (["search", "aznas", "--proxy", "nwot"], "proxies", "nwot"),
+        (["eznas", "collect", "--out", "o", "--task", "cifar100"], "dataset", "cifar100"),
+        (["score", "--arch", "0", "--db", "s.sqlite"], "store", "s.sqlite"),
+    ],
+)
+def test_old_spellings_still_work(argv, dest, value):
+    assert getattr(_parser().parse_args(argv), dest) == value
+
+
 def test_store_default_is_the_environment(monkeypatch):
     from zcnas._cliargs import store_path
 
