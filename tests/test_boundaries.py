@@ -210,8 +210,10 @@ def test_manifest_paths_stay_inside(tmp_path, name):
     _set_file(d, 0, name)
     with pytest.raises(ZcnasError, match=r"shard name|not a file name"):
         load_manifest(d)
-    with pytest.raises(ZcnasError, match="unsafe shard name"):
+    with pytest.raises(ZcnasError, match=r"unsafe shard name|not a file name"):
         evaluate_stats(["FrobeniusNorm(T1D)"], d)
+    with pytest.raises(ZcnasError, match=r"unsafe shard name|not a file name"):
+        _native.eznas_score_stats(["FrobeniusNorm(T1D)"], str(d))  # the Rust reader itself
     with pytest.raises(ZcnasError):
         read_shard(d, {"file": name, "n_instances": 1})
 
