@@ -243,3 +243,21 @@ def test_score_macro_with_its_defaults(capsys):
     assert main([*argv, "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert list(res) == ["22212202"] and sorted(res["22212202"]) == sorted(cheap)
+
+
+def test_store_import_task_as_zcnas_names_it(tmp_path):
+    """``zcnas store import zc_nasbench201.json --task imagenet16`` finds NASLib's
+    ``ImageNet16-120`` and stores it as ``imagenet16``."""
+    import json
+
+    from zcnas.bench import ScoreStore
+
+    rec = {"id": 0, "val_accuracy": 41.5, "synflow": {"score": 3.0, "time": 0.1}}
+    path = tmp_path / "zc_nasbench201.json"
+    path.write_text(json.dumps({"ImageNet16-120": {"(4, 3, 3, 3, 2, 3)": rec}, "cifar10": {}}))
+    db = str(tmp_path / "s.sqlite")
+    argv = ["store", "import", str(path), "--space", "nasbench201", "--task", "imagenet16"]
+    assert main([*argv, "--store", db]) == 0
+    with ScoreStore(db) as st:
+        assert st.tasks("nasbench201") == ["imagenet16"]
+    assert main([*argv[:-1], "svhn", "--store", db]) == 2

@@ -433,7 +433,8 @@ def import_naslib_json(
         store: Destination store.
         path: The JSON file.
         space: Search space of the file (e.g. ``"nasbench201"``).
-        task: Import only this task (as named in the file); ``None`` imports all.
+        task: Import only this task (as named in the file, or as zcnas names it:
+            ``imagenet16`` finds ``ImageNet16-120``); ``None`` imports all.
 
     Returns:
         ``{(space, task): number of archs imported}``, an :class:`ImportCounts` whose
@@ -459,8 +460,11 @@ def import_naslib_json(
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ZcnasError(f"{file}: expected {{task: {{arch: {{...}}}}}} at the top level")
     if task is not None:
-        if task not in data:
-            raise ZcnasError(f"{file}: no task {task!r}; tasks in the file: {', '.join(data)}")
+        if task not in data:  # also as zcnas names it: imagenet16 for ImageNet16-120
+            same = [t for t in data if canonical_task(space, t) == canonical_task(space, task)]
+            if len(same) != 1:
+                raise ZcnasError(f"{file}: no task {task!r}; tasks in the file: {', '.join(data)}")
+            task = same[0]
         data = {task: data[task]}
     batch = _Batch(f"naslib-json/{file.name}")
     table = _nb201_index_of_naslib() if space == "nasbench201" else None
