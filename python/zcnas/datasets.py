@@ -25,7 +25,8 @@ DATASETS = ("cifar10", "cifar100", "imagenet16")
 #: HW-NAS-Bench), after :func:`_normalize` (lower case, no ``-``, ``_``, space or dot).
 #: NATS-Bench's ``cifar10-valid`` is the CIFAR-10 task whose validation accuracy NASLib and
 #: Suite-Zero report; zcnas keeps it in the same table (``valid_accuracy_naslib``), so the
-#: name maps to ``cifar10``.
+#: name maps to ``cifar10`` (whose ``test_accuracy`` is NB201's ``cifar10``: trained on
+#: train+valid; cifar10-valid's own test accuracy is not embedded).
 DATASET_ALIASES: dict[str, str] = {
     "cifar10": "cifar10",
     "cifar10valid": "cifar10",
