@@ -74,6 +74,7 @@ def test_readme_has_its_blocks():
         assert sum(b.startswith(key) for b in BLOCKS) == 1, key
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("i", range(len(BLOCKS)), ids=lambda i: f"block{i}")
 def test_readme_block_runs_outside_the_repository(i):
