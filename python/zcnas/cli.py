@@ -69,7 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     add_out(demo, help="folder for the demo's figure (default: $ZCNAS_DEMO_DIR or ./zcnas_demo)")
 
     sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
-    sc.add_argument("--space", choices=("nb201", "macro", "nb101", "darts"), default="nb201")
+    sc.add_argument(
+        "--space",
+        choices=("nb201", "macro", "nb101", "darts", "tnb101-micro", "tnb101-macro"),
+        default="nb201",
+    )
     which = sc.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
     which.add_argument("--sample", type=int, help="score this many uniformly sampled archs")
@@ -79,6 +83,21 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--seed", type=int, default=0, help="sampling, weight-init and proxy seed")
     add_proxies(sc, help="comma-separated names (default: every registered proxy that applies)")
     add_dataset(sc, ("cifar10", "cifar100"), help="images scored on (NB201 only)")
+    sc.add_argument(
+        "--tnb-task",
+        choices=(
+            "autoencoder",
+            "class_object",
+            "class_scene",
+            "jigsaw",
+            "normal",
+            "room_layout",
+            "segmentsemantic",
+        ),
+        default="class_scene",
+        help="TransNAS-Bench-101 task for --space tnb101-* (default class_scene; inputs are "
+        "resized CIFAR-10 images with placeholder targets: no Taskonomy data offline)",
+    )
     sc.add_argument("--flavor", help="reference flavor, e.g. naslib (default: each proxy's)")
     sc.add_argument("--batch-size", type=int, help="real images per minibatch (default: all)")
     add_store(
@@ -233,7 +252,12 @@ def _default_proxies(args: argparse.Namespace) -> list[str]:
     build, x, y = scorer._setup()
     torch.manual_seed(args.seed)
     model = build(sample_archs(args.space, 1, args.seed)[0])
-    return [n for n, a in applicable(model, x, y, names).items() if a.ok]
+    extra = {}
+    if args.space.startswith("tnb101"):
+        from zcnas.spaces import tnb101
+
+        extra["loss_fn"] = tnb101.loss_fn(args.dataset)
+    return [n for n, a in applicable(model, x, y, names, **extra).items() if a.ok]
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -244,6 +268,8 @@ def _score(args: argparse.Namespace) -> int:
     from zcnas import stats
     from zcnas.scoring import sample_archs, score_architectures
 
+    if args.space.startswith("tnb101"):
+        args.dataset = args.tnb_task  # the TNB101 task plays the dataset's part
     names = proxy_list(args.proxies) or _default_proxies(args)
     if args.all:
         from zcnas.distributed import all_archs

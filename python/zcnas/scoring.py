@@ -23,7 +23,13 @@ SPACE_KEYS = {
     "macro": "nasbench_macro",
     "nb101": "nasbench101",
     "darts": "nasbench301",
+    "tnb101-micro": "transbench101_micro",
+    "tnb101-macro": "transbench101_macro",
 }
+#: TransNAS-Bench-101 spaces: the "dataset" is one of its seven tasks.
+_TNB = {"tnb101-micro": "micro", "tnb101-macro": "macro"}
+#: Side of the (resized CIFAR-10) inputs of the TNB101 networks; jigsaw tiles are half of it.
+TNB_INPUT_SIZE = 128
 #: CIFAR-10-only spaces: their store key is NASLib's encoding as text, exactly as NAS-Bench-
 #: Suite-Zero's CSVs write it (so live scores line up with the imported ones), and no
 #: ground truth is embedded (import Suite-Zero's files for it).
@@ -32,8 +38,20 @@ _NASLIB_KEYED = ("nb101", "darts")
 _CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
-def _builder(space: str, num_classes: int) -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
-    """(build(arch) -> model, key(arch) -> store key) for a space."""
+def _builder(
+    space: str, num_classes: int, task: str | None = None
+) -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
+    """(build(arch) -> model, key(arch) -> store key) for a space (``task``: TNB101's)."""
+    if space in _TNB:
+        from zcnas.spaces import tnb101
+
+        sp = _TNB[space]
+        if task not in tnb101.TASKS:
+            raise ZcnasError(
+                f"{space} is scored per TransNAS-Bench-101 task: --dataset one of "
+                f"{', '.join(tnb101.TASKS)} (got {task!r})"
+            )
+        return (lambda a: tnb101.build(a, task, sp)), (lambda a: tnb101.naslib_key(a, sp))
     if space == "nb201":
         from zcnas.spaces import nb201
 
@@ -72,6 +90,10 @@ def sample_archs(space: str, n: int, seed: int) -> list[Any]:
         from zcnas.spaces import macro
 
         return [int(i) for i in macro.sample(n, rng=rng, replace=False)]
+    if space in _TNB:
+        from zcnas.spaces import tnb101
+
+        return tnb101.sample(_TNB[space], n, rng)
     if space in _NASLIB_KEYED:
         from zcnas.spaces import darts, nb101
 
@@ -94,10 +116,11 @@ class ArchScorer:
     default: 30 CIFAR-10, 25 CIFAR-100).
 
     Args:
-        space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network) or ``darts``
-            (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`).
+        space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network), ``darts``
+            (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`), ``tnb101-micro`` or
+            ``tnb101-macro`` (inputs and targets from :func:`tnb_batch`, each task's loss).
         proxy_names: registered proxy names.
-        dataset: ``cifar10`` or ``cifar100`` (NB201 only).
+        dataset: ``cifar10`` or ``cifar100`` (NB201 only); for TNB101 one of its seven tasks.
         flavor: proxy flavor (each proxy's default if None).
         seed: weight-init and proxy seed.
         batch_size: images per minibatch.
@@ -118,14 +141,18 @@ class ArchScorer:
     ) -> None:
         from zcnas import proxies
 
-        dataset = canonical_dataset(dataset, strict=False)  # TNB101 tasks pass as written
-        if dataset not in _CLASSES:
-            raise ZcnasError(f"unknown dataset {dataset!r}; expected 'cifar10' or 'cifar100'")
+        if space in _TNB:
+            _builder(space, 0, dataset)  # a TNB101 task, checked
+        else:
+            dataset = canonical_dataset(dataset, strict=False)  # TNB101 tasks pass as written
+            if dataset not in _CLASSES:
+                raise ZcnasError(f"unknown dataset {dataset!r}; expected 'cifar10' or 'cifar100'")
         if not proxy_names:
             raise ZcnasError("proxy_names must name at least one proxy")
         for p in proxy_names:
             proxies.get_proxy(p)
-        _builder(space, _CLASSES[dataset])  # validates the space / dataset pair
+        self._classes = _CLASSES.get(dataset, 0)
+        _builder(space, self._classes, dataset)  # validates the space / dataset pair
         self.space, self.dataset, self.flavor = space, dataset, flavor
         self.proxy_names = list(proxy_names)
         self.seed, self.batch_size = int(seed), batch_size
@@ -138,14 +165,17 @@ class ArchScorer:
 
     def key(self, arch: Any) -> str:
         """The store key of ``arch`` (NB201: the index as text; Macro: the digit string)."""
-        return _builder(self.space, _CLASSES[self.dataset])[1](arch)
+        return _builder(self.space, self._classes, self.dataset)[1](arch)
 
     def _setup(self) -> tuple[Any, ...]:
         if self._ready is None:
             from zcnas.datasets import cifar_batch
 
-            build, _ = _builder(self.space, _CLASSES[self.dataset])
-            self._ready = (build, *cifar_batch(self.dataset, self.batch_size))
+            build, _ = _builder(self.space, self._classes, self.dataset)
+            if self.space in _TNB:
+                self._ready = (build, *tnb_batch(self.dataset, self.batch_size, self.seed))
+            else:
+                self._ready = (build, *cifar_batch(self.dataset, self.batch_size))
         return self._ready
 
     def __call__(self, arch: Any) -> tuple[dict[str, float], float]:
@@ -158,8 +188,13 @@ class ArchScorer:
         torch.manual_seed(self.seed)
         model = build(arch)
         t0 = time.perf_counter()
+        extra: dict[str, Any] = {}
+        if self.space in _TNB:
+            from zcnas.spaces import tnb101
+
+            extra["loss_fn"] = tnb101.loss_fn(self.dataset)
         scores = proxies.score(
-            model, x, y, proxies=self.proxy_names, flavor=self.flavor, seed=self.seed
+            model, x, y, proxies=self.proxy_names, flavor=self.flavor, seed=self.seed, **extra
         )
         return {p: float(v) for p, v in scores.items()}, time.perf_counter() - t0
 
@@ -167,7 +202,7 @@ class ArchScorer:
         """Store rows (:meth:`zcnas.bench.ScoreStore.put_ground_truth_many`) with the embedded
         benchmark's test accuracy (%) of ``archs`` on this scorer's dataset (metric
         ``test_accuracy``), so that ``zcnas analyze`` finds the task of the stored scores."""
-        if self.space in _NASLIB_KEYED:
+        if self.space in _NASLIB_KEYED or self.space in _TNB:
             return []  # nothing embedded: Suite-Zero's imported val_accuracy is the truth
         if self.space == "nb201":
             from zcnas.bench import load_nb201
@@ -208,12 +243,54 @@ class ArchScorer:
                 "time_s": elapsed,
                 "batch_size": int(x.shape[0]),
                 "seed": self.seed,
-                "input_kind": f"{self.dataset}-real",
+                "input_kind": (
+                    f"cifar10-resized{TNB_INPUT_SIZE}-placeholder-targets"
+                    if self.space in _TNB
+                    else f"{self.dataset}-real"
+                ),
                 "dtype": "float32",
                 "source": "zcnas score (time_s = wall time of the shared call)",
             }
             for p, v in scores.items()
         ]
+
+
+def tnb_batch(task: str, n: int | None = None, seed: int = 0) -> tuple[Any, Any]:
+    """Inputs of the right shape for a TransNAS-Bench-101 task, and placeholder targets.
+
+    No Taskonomy images exist offline: the inputs are the packaged CIFAR-10 images (the first
+    ``n``) resized bilinearly to :data:`TNB_INPUT_SIZE` (jigsaw: resized to 1.5x that and cut
+    into 9 tiles stacked on channels, ``(n, 27, s/2, s/2)``). Targets: the CIFAR labels for the
+    classification tasks, seeded random permutation ids (jigsaw), room-layout vectors, pixel
+    classes, normals; the input itself for autoencoder. Scores then differ from the stored
+    Taskonomy ones.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from zcnas.datasets import cifar_batch
+
+    x, y = cifar_batch("cifar10", n)
+    s = TNB_INPUT_SIZE
+    g = torch.Generator().manual_seed(int(seed))
+    b = x.shape[0]
+    if task == "jigsaw":
+        t = s // 2
+        big = F.interpolate(x, size=(3 * t, 3 * t), mode="bilinear", align_corners=False)
+        tiles = [
+            big[:, :, i * t : (i + 1) * t, j * t : (j + 1) * t] for i in range(3) for j in range(3)
+        ]
+        return torch.cat(tiles, dim=1), torch.randint(0, 1000, (b,), generator=g)
+    x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
+    if task in ("class_object", "class_scene"):
+        return x, y
+    if task == "room_layout":
+        return x, torch.randn(b, 9, generator=g)
+    if task == "segmentsemantic":
+        return x, torch.randint(0, 17, (b, s, s), generator=g)
+    if task == "autoencoder":
+        return x, x.clone()
+    return x, torch.randn(b, 3, s, s, generator=g)
 
 
 def score_architectures(

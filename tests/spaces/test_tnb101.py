@@ -11,6 +11,7 @@ all ~10,000 networks would take minutes).
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,35 @@ def test_losses():
     a, b = torch.randn(2, 3, 4, 4, generator=g), torch.randn(2, 3, 4, 4, generator=g)
     assert torch.allclose(tnb101.loss_fn("normal")(a, b), (a - b).abs().mean())
     assert torch.allclose(tnb101.loss_fn("room_layout")(a, b), ((a - b) ** 2).mean())
+
+
+@pytest.mark.parametrize("task", tnb101.TASKS)
+def test_tnb_batch_shapes(task):
+    from zcnas.scoring import TNB_INPUT_SIZE, tnb_batch
+
+    x, y = tnb_batch(task, 3, seed=1)
+    s = TNB_INPUT_SIZE
+    assert x.shape == ((3, 27, s // 2, s // 2) if task == "jigsaw" else (3, 3, s, s))
+    assert y.shape[0] == 3
+    model = tnb101.build((3, 3, 3, 3, 3, 3), task)
+    with torch.no_grad():
+        loss = tnb101.loss_fn(task)(model.eval()(x), y)
+    assert torch.isfinite(loss)
+
+
+@needs_csv
+@pytest.mark.parametrize(("space", "task"), [("micro", "class_scene"), ("macro", "room_layout")])
+def test_score_architectures_on_tnb101(space, task):
+    from zcnas.scoring import sample_archs, score_architectures
+
+    with open(SZ / FILES[space]) as f:
+        r = next(r for r in csv.DictReader(f) if r["dataset"] == task)
+    got = score_architectures(
+        f"tnb101-{space}", [r["arch"]], ["params", "grad_norm"], dataset=task, batch_size=2
+    )
+    assert list(got) == [r["arch"]]  # the store key is the CSV's text
+    assert got[r["arch"]]["params"] == pytest.approx(float(r["params"]), abs=1e-6)
+    assert math.isfinite(got[r["arch"]]["grad_norm"])  # the task's loss reached the engine
+    assert len(set(sample_archs(f"tnb101-{space}", 5, seed=0))) == 5
+    with pytest.raises(ZcnasError, match="task"):
+        score_architectures(f"tnb101-{space}", [r["arch"]], ["params"], dataset="cifar10")
