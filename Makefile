@@ -29,7 +29,7 @@ test: install  ## run the test suite
 	$(BIN)/python -m pytest -q
 
 docs: install  ## build the documentation site into site/ (mkdocs --strict: warnings are errors)
-	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/mkdocs build --strict
 
 lint:  ## ruff, rustfmt, clippy
 	$(BIN)/ruff check python tests benches tools

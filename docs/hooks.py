@@ -15,7 +15,7 @@ def on_files(files: Files, config) -> Files:
     files.append(File.generated(config, "results.md", abs_src_path=str(BENCHES / "RESULTS.md")))
     for png in sorted((BENCHES / "figures").glob("*.png")):
         files.append(File.generated(config, f"figures/{png.name}", abs_src_path=str(png)))
-    hooks = files.get_file_from_path("hooks.py")
-    if hooks is not None:
-        files.remove(hooks)
+    for f in list(files):
+        if f.src_uri.endswith(".py"):  # this hook and the griffe extension are not pages
+            files.remove(f)
     return files

@@ -317,8 +317,8 @@ class ZcPtResult:
     """Everything a Zero-Cost-PT run produced.
 
     Attributes:
-        space, proxy, flavor, method, order, seed, proposals, validate_rounds, batch_size,
-        augment: the settings.
+        space, proxy, flavor, method, order, seed: the settings of the run.
+        proposals, validate_rounds, batch_size, augment: its sizes and augmentation.
         supernet_config, network_config: size settings of the supernet and of the stand-alone
             networks scored in validation.
         candidates: the ``N`` proposed architectures, in order.
