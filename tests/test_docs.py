@@ -75,3 +75,20 @@ def test_names_on_the_pages_exist(name):
 
 def test_pages_name_enough():
     assert len(NAMES) >= 15
+
+
+def test_doctests_are_fenced_for_the_site():
+    """The site's griffe extension puts bare ``>>>`` examples in code fences (else Markdown
+    reads ``t["a"][i]`` as a reference link) and leaves prose and fenced code alone."""
+    pytest.importorskip("griffe")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "doctest_blocks", DOCS / "_ext" / "doctest_blocks.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = 'Summary.\n\n>>> t["a"][0]\n1\n\nMore [prose].\n\n```\n>>> kept\n```'
+    assert mod.fence_doctests(text) == (
+        'Summary.\n\n```pycon\n>>> t["a"][0]\n1\n```\n\nMore [prose].\n\n```\n>>> kept\n```'
+    )
