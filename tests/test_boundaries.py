@@ -374,3 +374,24 @@ def test_evaluate_stats_manifest_is_checked(tmp_path):
     (tmp_path / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ZcnasError, match="cannot read the manifest"):
         evaluate_stats(["Abs(T1D)"], tmp_path)
+
+
+@pytest.mark.parametrize("bad", [-1, -(10**30), 10**30])
+def test_size_arguments_are_zcnas_errors_not_overflow(bad):
+    """Negative or huge ints for size/depth/count/index parameters: ZcnasError naming the
+    range (PyO3 alone raises OverflowError); the note names the argument."""
+    x = np.arange(5.0)
+    calls = {
+        "n": lambda: _native.eznas_random_trees(bad, 0),
+        "min_depth": lambda: _native.eznas_mutate("Abs(T1D)", 0, min_depth=bad),
+        "max_depth": lambda: _native.eznas_random_trees(1, 0, 0, bad),
+        "k": lambda: _native.top_k_precision(x, x, bad),
+        "id": lambda: _native.IncrementalAggregator("linear", [True]).remove(bad),
+        "networks": lambda: _native.eznas_score_stats(["Abs(T1D)"], "/nonexistent", "mean", [bad]),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ZcnasError, match=r"must be an integer in 0\.\.2\*\*64") as err:
+            call()
+        assert f"'{name}'" in " ".join(getattr(err.value, "__notes__", [])), name
+    with pytest.raises(TypeError):
+        _native.eznas_random_trees("3", 0)

@@ -1,5 +1,6 @@
 //! Bindings of `zcnas_core::gp` and `zcnas_core::shards` (EZNAS).
 
+use crate::args::Count;
 use crate::arrays::row_major;
 use crate::errors::PyRes;
 use crate::threads::detached;
@@ -110,8 +111,9 @@ fn eznas_score_stats<'py>(
     exprs: Vec<String>,
     stats_dir: std::path::PathBuf,
     to_scalar: &str,
-    networks: Option<Vec<usize>>,
+    networks: Option<Vec<Count>>,
 ) -> PyRes<Bound<'py, PyArray2<f64>>> {
+    let networks: Option<Vec<usize>> = networks.map(|v| v.into_iter().map(|c| c.0).collect());
     let ts: ToScalar = to_scalar.parse()?;
     let trees = parse_all(&exprs)?;
     let ds = TaskDataset::open(&stats_dir)?;
@@ -161,14 +163,18 @@ fn depth_range(min_depth: usize, max_depth: usize) -> PyRes<()> {
 /// Bounds: `min_depth <= max_depth <= 16`, `n <= 1,000,000` and
 /// `n * (2**(max_depth + 1) - 1) <= 2**26` nodes.
 #[pyfunction]
-#[pyo3(signature = (n, seed, min_depth = 2, max_depth = 6, method_ = "half"))]
+#[pyo3(
+    signature = (n, seed, min_depth = Count(2), max_depth = Count(6), method_ = "half"),
+    text_signature = "(n, seed, min_depth=2, max_depth=6, method_='half')"
+)]
 fn eznas_random_trees(
-    n: usize,
+    n: Count,
     seed: u64,
-    min_depth: usize,
-    max_depth: usize,
+    min_depth: Count,
+    max_depth: Count,
     method_: &str,
 ) -> PyRes<Vec<String>> {
+    let (Count(n), Count(min_depth), Count(max_depth)) = (n, min_depth, max_depth);
     let m = method(method_)?;
     depth_range(min_depth, max_depth)?;
     let per_tree = (1usize << (max_depth + 1)) - 1;
@@ -216,8 +222,12 @@ fn eznas_crossover(a: &str, b: &str, seed: u64) -> PyRes<(String, String)> {
 /// Uniform subtree mutation of a formula; the inserted subtree is `min_depth..=max_depth`
 /// high, with `min_depth <= max_depth <= 16`.
 #[pyfunction]
-#[pyo3(signature = (a, seed, min_depth = 0, max_depth = 5))]
-fn eznas_mutate(a: &str, seed: u64, min_depth: usize, max_depth: usize) -> PyRes<String> {
+#[pyo3(
+    signature = (a, seed, min_depth = Count(0), max_depth = Count(5)),
+    text_signature = "(a, seed, min_depth=0, max_depth=5)"
+)]
+fn eznas_mutate(a: &str, seed: u64, min_depth: Count, max_depth: Count) -> PyRes<String> {
+    let (Count(min_depth), Count(max_depth)) = (min_depth, max_depth);
     depth_range(min_depth, max_depth)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     checked_child(&variation::mutate(

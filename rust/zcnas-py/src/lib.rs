@@ -7,6 +7,7 @@
 
 use pyo3::prelude::*;
 
+mod args;
 mod arrays;
 mod errors;
 mod gp;

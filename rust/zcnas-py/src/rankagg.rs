@@ -1,5 +1,6 @@
 //! Bindings of `zcnas_core::rankagg`.
 
+use crate::args::Count;
 use crate::arrays::{slice1, slice2};
 use crate::errors::PyRes;
 use crate::threads::detached;
@@ -74,8 +75,8 @@ impl IncrementalAggregator {
         Ok(self.inner.push(&slice1(&row))?)
     }
 
-    fn remove(&mut self, id: usize) -> PyRes<()> {
-        Ok(self.inner.remove(id)?)
+    fn remove(&mut self, id: Count) -> PyRes<()> {
+        Ok(self.inner.remove(id.0)?)
     }
 
     fn scores<'py>(&self, py: Python<'py>) -> PyRes<IdsAndScores<'py>> {

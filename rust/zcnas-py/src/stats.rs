@@ -1,5 +1,6 @@
 //! Bindings of `zcnas_core::stats`.
 
+use crate::args::Count;
 use crate::arrays::{row_major, slice1, slice2};
 use crate::errors::PyRes;
 use crate::threads::detached;
@@ -67,12 +68,12 @@ fn top_k_precision(
     py: Python<'_>,
     scores: PyReadonlyArray1<'_, f64>,
     target: PyReadonlyArray1<'_, f64>,
-    k: usize,
+    k: Count,
     nan_policy: &str,
 ) -> PyRes<f64> {
     let policy: NanPolicy = nan_policy.parse()?;
     let (s, t) = (slice1(&scores), slice1(&target));
-    Ok(py.detach(|| stats::top_k_precision(&s, &t, k, policy))?)
+    Ok(py.detach(|| stats::top_k_precision(&s, &t, k.0, policy))?)
 }
 
 #[pyfunction]
