@@ -395,3 +395,21 @@ def test_size_arguments_are_zcnas_errors_not_overflow(bad):
         assert f"'{name}'" in " ".join(getattr(err.value, "__notes__", [])), name
     with pytest.raises(TypeError):
         _native.eznas_random_trees("3", 0)
+
+
+def test_load_tasks_from_a_path_reads_while_a_writer_holds_the_lock(filled_store):
+    from zcnas.analysis.data import load_tasks
+
+    with ScoreStore(filled_store) as st:
+        for i in range(3, 30):
+            st.put("nasbench201", "cifar10", i, "snip", float(i))
+            st.put("nasbench201", "cifar10", i, "synflow", float(-i))
+            st.put_ground_truth("nasbench201", "cifar10", i, "val_accuracy", 50.0 + i)
+    writer = sqlite3.connect(filled_store, isolation_level=None, timeout=0.1)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        (task,) = load_tasks(filled_store)
+        assert (task.space, task.task) == ("nasbench201", "cifar10")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -18,6 +18,7 @@ dropped is recorded in :attr:`TaskData.dropped`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -340,12 +341,21 @@ def list_tasks(store: ScoreStore) -> list[tuple[str, str]]:
 
 
 def load_tasks(
-    store: ScoreStore,
+    store: ScoreStore | str | os.PathLike[str],
     pairs: Iterable[tuple[str, str]] | None = None,
     *,
     flavors: Mapping[tuple[str, str], str] | None = None,
 ) -> list[TaskData]:
-    """Every task of a store (or the given pairs), cleaned, in :func:`list_tasks` order."""
+    """Every task of a store (or the given pairs), cleaned, in :func:`list_tasks` order.
+
+    ``store`` is an open store or the path of one, which is then opened read-only
+    (``mode="r"``: no lock is taken, so a writer may be busy with it meanwhile).
+    """
+    if isinstance(store, str | os.PathLike):
+        from zcnas.bench.store import ScoreStore
+
+        with ScoreStore(store, mode="r") as opened:
+            return load_tasks(opened, pairs, flavors=flavors)
     chosen = list_tasks(store) if pairs is None else list(pairs)
     flavors = dict(flavors or {})
     return [load_task(store, s, t, flavor=flavors.get((s, t))) for s, t in chosen]
