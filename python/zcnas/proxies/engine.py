@@ -386,10 +386,11 @@ def score(
                 continue
             try:
                 out[n] = float(get_proxy(n).compute(ctx, chosen[n]))
-            except (ZcnasError, RuntimeError) as exc:
+            except Exception as exc:  # reported in the warning, never swallowed silently
                 if explicit and on_unsupported == "raise":
                     raise
-                skipped[n] = f"failed: {exc}"
+                kind = "" if isinstance(exc, ZcnasError) else f"{type(exc).__name__}: "
+                skipped[n] = f"failed: {kind}{exc}"
                 if on_unsupported == "nan" and explicit:
                     out[n] = math.nan
     if skipped:
