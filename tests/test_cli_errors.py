@@ -261,3 +261,28 @@ def test_batch_statistics_nan_message_gives_row_and_column():
         stats.kendall_tau_batch(np.arange(20.0).reshape(4, 5), y)
     got = stats.kendall_tau_batch(x, np.arange(5.0), nan_policy="omit")
     assert np.allclose(got, 1.0)
+
+
+def test_eznas_show_stats_with_missing_or_hostile_ground_truth(tmp_path, capsys):
+    from eznas.tiny_task import write_task
+    from zcnas.eznas.shards import load_manifest, manifest_targets
+
+    d = tmp_path / "t"
+    write_task(d, 4, seed=8, n_inst=1)
+    m = json.loads((d / "manifest.json").read_text())
+    full = manifest_targets(load_manifest(d))
+    assert np.isfinite(full).all()
+    for gt in ({}, {"cifar10_test": None}):  # a network without ground truth is left out
+        m["networks"][0]["ground_truth"] = gt
+        (d / "manifest.json").write_text(json.dumps(m))
+        assert np.isnan(manifest_targets(load_manifest(d))[0])
+        assert main(["eznas", "show", "EZNAS_A", "--stats", str(d), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["kendall_tau"][str(d)]["n"] == 3
+    for bad in ('"x"', HUGE, "true"):
+        m["networks"][0]["ground_truth"] = {"cifar10_test": "__BAD__"}
+        (d / "manifest.json").write_text(json.dumps(m).replace('"__BAD__"', bad))
+        assert main(["eznas", "show", "EZNAS_A", "--stats", str(d)]) == 2
+        one_error_line(capsys)
+        with pytest.raises(ZcnasError):
+            manifest_targets(json.loads((d / "manifest.json").read_text()))

@@ -215,14 +215,14 @@ def _show(args: argparse.Namespace) -> int:
     if args.stats:
         from zcnas import stats as zstats
         from zcnas.eznas.evolution import evaluate_stats
-        from zcnas.eznas.shards import load_manifest
+        from zcnas.eznas.shards import load_manifest, manifest_targets
 
         out["kendall_tau"] = {}
         for d in args.stats:
             m = load_manifest(d)
             scores = evaluate_stats([prog], d)[0]
-            target = [e["ground_truth"][m["target"]] for e in m["networks"]]
-            ok = sum(1 for v in scores if v == v)
+            target = manifest_targets(m)  # NaN where a network has no ground truth
+            ok = sum(1 for v, t in zip(scores, target, strict=True) if v == v and t == t)
             tau = zstats.kendall_tau(scores, target, nan_policy="omit") if ok >= 2 else None
             out["kendall_tau"][str(d)] = {"target": m["target"], "tau": tau, "n": ok}
     if args.json:

@@ -58,6 +58,7 @@ __all__ = [
     "VERSION",
     "collect_task",
     "load_manifest",
+    "manifest_targets",
     "pool_archs",
     "read_shard",
     "register_program",
@@ -252,6 +253,32 @@ def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
                 f"[0, {MAX_INSTANCES}]"
             )
     return m
+
+
+def manifest_targets(manifest: Mapping[str, Any]) -> np.ndarray:
+    """The ground truth under the manifest's ``target`` key, one float64 per network.
+
+    A network without that key (or with ``null``) gives NaN.
+
+    Raises:
+        ZcnasError: a value is not a number or is outside the float64 range.
+    """
+    key = manifest.get("target")
+    out = np.full(len(manifest["networks"]), np.nan)
+    for j, e in enumerate(manifest["networks"]):
+        gt = e.get("ground_truth")
+        v = gt.get(key) if isinstance(gt, Mapping) else None
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ZcnasError(f"network {j}: ground truth {key!r} is not a number: {str(v)[:40]}")
+        try:
+            out[j] = float(v)
+        except OverflowError:
+            raise ZcnasError(
+                f"network {j}: ground truth {key!r} is outside the float64 range"
+            ) from None
+    return out
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
