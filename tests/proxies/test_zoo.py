@@ -109,7 +109,7 @@ ZOO = {
 #: Proxies that must apply to each model (with the default flavors).
 MUST_APPLY = {
     "resnet": {"snip", "grasp", "nwot", "synflow", "zen", "az_trainability", "tenas_lr", "eznas"},
-    "mobilenet_v2": {"snip", "nwot", "synflow", "az_trainability", "tenas_lr", "eznas"},
+    "mobilenet_v2": {"snip", "nwot", "synflow", "az_trainability", "tenas_lr", "eznas", "swap"},
     "efficientnet_b0": {"snip", "grasp", "synflow", "az_trainability", "zen"},
     "vit": {"snip", "grasp", "jacov", "az_expressivity", "az_trainability", "tenas_ntk"},
     "mlp": {"snip", "grasp", "jacov", "epe_nas", "nwot", "synflow", "zico", "tenas_ntk"},

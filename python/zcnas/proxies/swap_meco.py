@@ -66,6 +66,7 @@ from torch import nn
 from zcnas import kernels
 from zcnas.exceptions import ZcnasError
 from zcnas.proxies.base import PassContext, Proxy, register
+from zcnas.proxies.model_io import is_relu_family
 
 __all__ = [
     "MECO_OPT_CHANNELS",
@@ -135,8 +136,15 @@ def _batch(inputs: Any) -> int:
     return int(inputs.shape[0]) if isinstance(inputs, torch.Tensor) else inputs.batch_size
 
 
+def _swap_check(info: Any, flavor: str) -> str | None:
+    if not any(len(s) == 4 for s in info.probe.relu_family_inputs):
+        return "needs ReLU-family modules applied to 4-D (B, C, H, W) tensors (SWAP's codes)"
+    return None
+
+
 def swap_codes(model: nn.Module, inputs: Any) -> torch.Tensor:
-    """The ``(B, N)`` bool matrix of SWAP: ReLU output > 0 for every 4-D-input ``nn.ReLU`` call.
+    """The ``(B, N)`` bool matrix of SWAP: ReLU output > 0 for every 4-D-input call of a
+    ReLU-family module (ReLU, ReLU6, LeakyReLU, ...: output > 0 exactly where input > 0).
 
     Runs ``model(inputs)`` as it is (mode, weights) under ``no_grad``; the hooks are removed
     afterwards. ``N`` is the total number of hooked activations per sample (0 if none).
@@ -149,7 +157,7 @@ def swap_codes(model: nn.Module, inputs: Any) -> torch.Tensor:
             if inp[0].dim() == 4:
                 feats.append((out.detach() > 0).reshape(out.shape[0], -1))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if is_relu_family(m)]
     try:
         with torch.no_grad():
             _run(model, inputs)
@@ -297,6 +305,7 @@ def make_reg_swap(mu: float, sigma: float, name: str) -> Proxy:
             compute=_reg_swap_compute(float(mu), float(sigma), name),
             flavors=_SWAP_FLAVORS,
             needs=frozenset({"relu"}),
+            check=_swap_check,
             family="activation",
             doc=f"Regularised SWAP: swap * exp(-(params/1e3 - {mu})^2 / {sigma}) "
             f"(Peng et al. ICLR 2024). Higher = better. {_SWAP_FLAVOR_DOC}",
@@ -396,6 +405,7 @@ register(
         compute=_compute_swap,
         flavors=_SWAP_FLAVORS,
         needs=frozenset({"relu"}),
+        check=_swap_check,
         family="activation",
         doc="SWAP: number of distinct sample-wise activation patterns (distinct columns of the "
         "binary samples x neurons matrix of ReLU outputs > 0, ReLUs with 4-D inputs), train "
