@@ -409,11 +409,17 @@ def score(
                 f"non-finite scores returned as -1e8 by NASLib's post-processing "
                 f"(flavor 'naslib'): {replaced}"
             )
-        aznas_inf = [n for n in bad if n == "az_trainability" and out[n] == -math.inf]
-        if aznas_inf:
+        if "az_trainability" in bad and out["az_trainability"] == -math.inf:
             msg += (
                 " (az_trainability is -inf when a block's input gradient equals its output "
                 "gradient: an identity block, as in the AZ-NAS reference)"
+            )
+        if {"az_expressivity", "az_progressivity"} & set(bad):
+            msg += (
+                " (AZ-NAS expressivity/progressivity are -inf for a NaN entropy, the reference's "
+                "policy: a feature with fewer positions B*H*W than channels has a rank-deficient "
+                "covariance whose float32 eigenvalues can be negative; use a larger batch or "
+                "input, or float64)"
             )
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return out
