@@ -446,3 +446,18 @@ def test_functional_form_equals_score(batch):
     assert zp.nwot(net, x, flavor="raw") == score(net, x, proxies=["nwot"], flavor="raw")["nwot"]
     with pytest.raises(AttributeError):
         zp.functional.not_a_proxy  # noqa: B018
+
+
+def test_bfloat16_model_on_cpu(batch):
+    """Inputs are cast to a bfloat16 model's dtype; the proxies' reductions stay float64."""
+    x, y = batch
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(8, 10),
+    ).to(torch.bfloat16)  # fmt: skip
+    names = ["snip", "grad_norm", "grasp", "jacov", "nwot", "synflow", "zen", "zico", "tenas_ntk"]
+    got = score(net, x, y, names)
+    assert all(math.isfinite(v) for v in got.values()), got
+    ref = score(net.float(), x, y, ["snip", "nwot"])
+    assert got["snip"] == pytest.approx(ref["snip"], rel=0.1)
