@@ -209,6 +209,21 @@ def _prepare(
     return ModelInfo(model, call, lab, pr, loss_fn, blocks, max_chunk)
 
 
+def _plan(
+    model: Any,
+    inputs: Any,
+    labels: Any,
+    proxies: str | Iterable[str] | None,
+    flavor: str | Mapping[str, str] | None,
+    **kwargs: Any,
+) -> tuple[dict[str, str], ModelInfo, dict[str, str | None]]:
+    """Names, flavors, the prepared call and each proxy's reason not to apply (None: it does)."""
+    names = _resolve_names(proxies)
+    chosen = _flavors(names, flavor, proxies is not None)
+    info = _prepare(model, inputs, labels, **kwargs)
+    return chosen, info, {n: _reason(get_proxy(n), chosen[n], info) for n in names}
+
+
 def applicable(
     model: nn.Module,
     inputs: Any,
@@ -248,23 +263,19 @@ def applicable(
     >>> applicable(mlp, torch.randn(5, 4), flavor="preact", proxies="nwot")["nwot"].ok
     True
     """
-    names = _resolve_names(proxies)
-    chosen = _flavors(names, flavor, proxies is not None)
-    info = _prepare(
+    _, _, reasons = _plan(
         model,
         inputs,
         labels,
+        proxies,
+        flavor,
         output_fn=output_fn,
         loss_fn=loss_fn,
         blocks=blocks,
         max_chunk=max_chunk,
         num_classes=None,
     )
-    out = {}
-    for n in names:
-        r = _reason(get_proxy(n), chosen[n], info)
-        out[n] = Applicability(r is None, r or "")
-    return out
+    return {n: Applicability(r is None, r or "") for n, r in reasons.items()}
 
 
 def score(
@@ -333,22 +344,22 @@ def score(
     if on_unsupported not in ON_UNSUPPORTED:
         raise ZcnasError(f"on_unsupported must be one of {ON_UNSUPPORTED}, got {on_unsupported!r}")
     explicit = proxies is not None
-    names = _resolve_names(proxies)
-    chosen = _flavors(names, flavor, explicit)
-    info = _prepare(
+    chosen, info, reasons = _plan(
         model,
         inputs,
         labels,
+        proxies,
+        flavor,
         output_fn=output_fn,
         loss_fn=loss_fn,
         blocks=blocks,
         max_chunk=max_chunk,
         num_classes=num_classes,
     )
+    names = list(reasons)
     skipped: dict[str, str] = {}
     run: list[str] = []
-    for n in names:
-        r = _reason(get_proxy(n), chosen[n], info)
+    for n, r in reasons.items():
         if r is None:
             run.append(n)
         elif explicit and on_unsupported == "raise":
