@@ -382,6 +382,15 @@ def meco_score(model: nn.Module, inputs: Any, *, opt: bool = False, seed: int = 
     return float(sum(terms))
 
 
+def _meco_check(info: Any, flavor: str) -> str | None:
+    if flavor == "meco" and info.probe.bn_min_values == 1:
+        return (
+            "flavor 'meco' runs one sample in train mode and a BatchNorm here sees one value "
+            "per channel (1x1 maps); flavor 'batch' runs the whole batch"
+        )
+    return None
+
+
 def _meco_inputs(ctx: PassContext, flavor: str, name: str) -> Any:
     if flavor == "meco":
         return ctx.model_call().batch_slice(slice(0, 1))
@@ -419,6 +428,7 @@ register(
         name="meco",
         compute=_compute_meco,
         flavors=("meco", "batch"),
+        check=_meco_check,
         family="activation",
         doc="MeCo: sum over every module call of the minimum eigenvalue of the channel "
         "correlation matrix of sample 0's output (NaN/inf entries -> 0), default init, train "
@@ -432,6 +442,7 @@ register(
         name="meco_opt",
         compute=_compute_meco_opt,
         flavors=("meco", "batch"),
+        check=_meco_check,
         family="activation",
         doc="MeCo_opt: MeCo with min(8, C) random channels per module call, the eigenvalue "
         "scaled by C/8 (C/C below 8 channels, where the reference fails). Higher = better. "

@@ -21,10 +21,10 @@ row i of G (N x P). Theta = G G^T, eigenvalues ascending, cond = lambda_max / la
 * Flavor ``"guarded"``: lambda_min <= 0 or a non-finite cond gives -inf (ranked last).
 
 Cost and memory: B backward passes per parameter group. The per-sample gradient rows are
-built for groups of weight tensors holding at most :data:`NTK_MEMORY_MB` MiB of float32 rows
-(B x P_group x 4 bytes) and Theta is accumulated over groups in float64, so memory is bounded
-by that budget plus one forward's activations (the unchunked rows would be B x P x 4 bytes:
-2.9 GB for resnet18 at B = 64). A model that fits in one group runs exactly the reference's B
+built for groups of weight tensors holding at most :data:`NTK_MEMORY_MB` MiB of float64 rows
+(B x P_group x 8 bytes) and Theta is accumulated over groups in float64, so memory is bounded
+by that budget plus one forward's graph (the unchunked rows would be B x P x 8 bytes: 5.7 GB
+for resnet18 at B = 64). A model that fits in one group runs exactly the reference's B
 backward passes; k groups cost k x B.
 
 Sign: the reference ranks ``-cond`` (a lower condition number is better), so the registered
@@ -98,9 +98,9 @@ LR_FLAVORS = ("aznas", "data", "tenas", "preact")
 
 
 def _groups(weights: list[torch.Tensor], batch: int, memory_mb: float) -> list[list[int]]:
-    """Consecutive groups of weight indices whose B x numel float32 rows fit the budget (a
+    """Consecutive groups of weight indices whose B x numel float64 rows fit the budget (a
     tensor larger than the budget gets a group of its own)."""
-    cap = max(1, int(memory_mb * 2**20 / (4 * max(1, batch))))
+    cap = max(1, int(memory_mb * 2**20 / (8 * max(1, batch))))
     groups: list[list[int]] = [[]]
     size = 0
     for i, w in enumerate(weights):
@@ -147,14 +147,17 @@ def ntk_eigenvalues(
         per_sample = out.reshape(b, -1).sum(1)
         for group in _groups(weights, b, budget):
             ws = [weights[i] for i in group]
-            rows = []
+            rows: torch.Tensor | None = None
             for i in range(b):
                 grads = torch.autograd.grad(per_sample[i], ws, retain_graph=True, allow_unused=True)
-                parts = [g.reshape(-1) for g in grads if g is not None]
-                rows.append(torch.cat(parts) if parts else per_sample.new_zeros(0))
-            g = torch.stack(rows).detach().double().cpu()
-            gram += g @ g.t()
-            del rows, g
+                parts = [g.detach().reshape(-1) for g in grads if g is not None]
+                row = torch.cat(parts) if parts else per_sample.new_zeros(0)
+                if rows is None:  # the group's rows, filled in place: B x P_group float64
+                    rows = torch.empty(b, row.numel(), dtype=torch.float64)
+                rows[i] = row.cpu()
+                del grads, parts, row
+            gram += rows @ rows.t()
+            del rows
     return kernels.eigvalsh(gram.numpy())  # the Rust symmetric solver, float64
 
 
