@@ -78,9 +78,10 @@ def test_encodings():
 def test_forward_shapes(task):
     torch.manual_seed(0)
     model = tnb101.build((3, 1, 2, 0, 3, 1), task, "micro")
-    x = torch.randn(2, 27 if task == "jigsaw" else 3, 64, 64)
+    hw = 32 if task == "jigsaw" else 64  # 9 tiles: keep them small
+    x = torch.randn(2, 27 if task == "jigsaw" else 3, hw, hw)
     out = model(x)
-    assert out.shape == (2, *tnb101.output_shape(task, 64))
+    assert out.shape == (2, *tnb101.output_shape(task, hw))
     if task == "jigsaw":
         with pytest.raises(ZcnasError, match="27"):
             model(torch.randn(2, 3, 64, 64))
@@ -121,6 +122,9 @@ def test_tnb_batch_shapes(task):
     s = TNB_INPUT_SIZE
     assert x.shape == ((3, 27, s // 2, s // 2) if task == "jigsaw" else (3, 3, s, s))
     assert y.shape[0] == 3
+    if task == "jigsaw":  # its forward is covered by test_forward_shapes (9 encoder runs)
+        assert int(y.min()) >= 0 and int(y.max()) < 1000
+        return
     model = tnb101.build((3, 3, 3, 3, 3, 3), task)
     with torch.no_grad():
         loss = tnb101.loss_fn(task)(model.eval()(x), y)
