@@ -186,6 +186,10 @@ fn ql_implicit(d: &mut [f64], e: &mut [f64]) -> Result<()> {
         return Ok(());
     }
     e[n - 1] = 0.0;
+    // An off-diagonal entry below eps * |T| is negligible in absolute terms too (the Householder
+    // reduction already perturbs T by that much): without this, a cluster of (near-)zero
+    // eigenvalues (a rank-deficient correlation matrix) never meets the relative test alone.
+    let tnorm = d.iter().chain(e.iter()).fold(0.0f64, |m, x| m.max(x.abs()));
     for l in 0..n {
         let mut iterations = 0;
         loop {
@@ -193,7 +197,7 @@ fn ql_implicit(d: &mut [f64], e: &mut [f64]) -> Result<()> {
             let mut m = l;
             while m < n - 1 {
                 let dd = d[m].abs() + d[m + 1].abs();
-                if e[m].abs() <= f64::EPSILON * dd {
+                if e[m].abs() <= f64::EPSILON * dd || e[m].abs() <= f64::EPSILON * tnorm {
                     break;
                 }
                 m += 1;
@@ -461,6 +465,30 @@ mod tests {
     }
 
     const METHODS: [EigMethod; 2] = [EigMethod::Tridiagonal, EigMethod::Jacobi];
+
+    #[test]
+    fn rank_deficient_gram_converges() {
+        // X Xᵀ with X 96 x 8: 88 (near-)zero eigenvalues, which stalled the QL iteration's
+        // relative deflation test (MeCo's channel correlations, TE-NAS Grams).
+        let (n, k) = (96, 8);
+        let x: Vec<f64> = (0..n * k)
+            .map(|i| (((i * 2_654_435_761usize) % 1_000) as f64) / 500.0 - 1.0)
+            .collect();
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = (0..k).map(|t| x[i * k + t] * x[j * k + t]).sum();
+            }
+        }
+        let ql = eigvalsh_with(&a, n, n, SYMMETRY_RTOL, EigMethod::Tridiagonal).unwrap();
+        let jac = eigvalsh_with(&a, n, n, SYMMETRY_RTOL, EigMethod::Jacobi).unwrap();
+        let top = jac[n - 1];
+        assert!(ql
+            .iter()
+            .zip(&jac)
+            .all(|(p, q)| (p - q).abs() <= 1e-10 * top));
+        assert!(ql[..n - k].iter().all(|v| v.abs() <= 1e-10 * top));
+    }
 
     #[test]
     fn methods_agree_on_dense_matrices() {
