@@ -89,7 +89,8 @@ def run_macro(args) -> None:
     idx = macro.sample(args.archs, rng=args.seed, replace=False)
     acc = table.query_batch(idx, "mean_acc")
     x, y = _cifar(args.batch)
-    names = [n for n in MACRO_PROXIES if is_proxy(n)]
+    wanted = args.proxies.split(",") if args.proxies else MACRO_PROXIES
+    names = [n for n in wanted if is_proxy(n)]
     rows = {n: [] for n in names}
     t0 = time.time()
     for i in track(idx, description="Macro networks"):
@@ -102,19 +103,25 @@ def run_macro(args) -> None:
         for n in names:
             rows[n].append(got[n])
     elapsed = time.time() - t0
-    out = {"archs": len(idx), "batch": args.batch, "seconds": elapsed, "load": os.getloadavg()}
+    out = {"n": len(idx), "batch": args.batch, "seconds": elapsed, "load": os.getloadavg()}
     taus = {}
     for n in names:
         v = np.asarray(rows[n], dtype=np.float64)
-        ok = np.isfinite(v)
-        taus[n] = (stats.kendall_tau(v[ok], acc[ok]) if ok.sum() > 2 else math.nan, int(ok.sum()))
-    az = np.column_stack(
-        [rows[f"az_{c}"] for c in ("expressivity", "progressivity", "trainability", "complexity")]
-    )
-    agg = aznas_score(az)
-    taus["AZ-NAS (aggregate)"] = (stats.kendall_tau(agg, acc), len(idx))
+        ok = ~np.isnan(v)  # -inf (AZ-NAS's identity blocks, NaN entropies) ranks lowest
+        lowest = np.nanmin(v[np.isfinite(v)]) - 1.0 if np.isfinite(v).any() else 0.0
+        w = np.where(np.isneginf(v), lowest, v)
+        good = ok & np.isfinite(w)
+        tau = stats.kendall_tau(w[good], acc[good]) if good.sum() > 2 else math.nan
+        taus[n] = (tau, int(np.isfinite(v).sum()))
+    out["values"] = {n: [float(t) for t in rows[n]] for n in names}
+    out["accuracy"] = acc.tolist()
+    out["archs"] = [int(i) for i in idx]
+    comps = [f"az_{c}" for c in ("expressivity", "progressivity", "trainability", "complexity")]
+    if all(c in rows for c in comps):
+        agg = aznas_score(np.column_stack([rows[c] for c in comps]))
+        taus["AZ-NAS (aggregate)"] = (stats.kendall_tau(agg, acc), len(idx))
     out["kendall_tau"] = taus
-    print(f"| proxy | Kendall tau-b vs mean CIFAR-10 acc | finite / {len(idx)} |")
+    print(f"| proxy | Kendall tau-b vs mean CIFAR-10 acc (-inf lowest) | finite / {len(idx)} |")
     print("|---|---:|---:|")
     for n, (t, k) in sorted(
         taus.items(), key=lambda kv: -abs(kv[1][0]) if math.isfinite(kv[1][0]) else 0
@@ -197,6 +204,7 @@ def main() -> None:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--threads", type=int, default=1)
     m.add_argument("--json", default="")
+    m.add_argument("--proxies", default="", help="comma-separated subset (default: all)")
     s = sub.add_parser("speed")
     s.add_argument("--models", default="resnet18,mobilenet_v2")
     s.add_argument("--sizes", default="32,224")
