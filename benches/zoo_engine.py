@@ -98,7 +98,13 @@ def run_macro(args) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             got = score(
-                net, x, y, names, on_unsupported="nan", seed=args.seed, flavor={"tenas_lr": "tenas"}
+                net,
+                x,
+                y,
+                names,
+                on_unsupported="nan",
+                seed=args.seed,
+                flavor={"tenas_lr": "tenas"} if "tenas_lr" in names else None,
             )
         for n in names:
             rows[n].append(got[n])
