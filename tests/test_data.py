@@ -77,7 +77,9 @@ def test_unknown_names_are_clear_errors():
         load_nb201()["acc"]
     with pytest.raises(ZcnasError, match="unknown dataset"):
         load_nb201().test_accuracy("imagenet")
-    with pytest.raises(ZcnasError, match="unknown task"):
+    with pytest.raises(ZcnasError, match="cifar10 and imagenet16 only, not 'cifar100'"):
         load_suite_zero_nb201("cifar100")
+    with pytest.raises(ZcnasError, match="unknown dataset"):
+        load_suite_zero_nb201("svhn-typo")
     with pytest.raises(ZcnasError, match="unknown proxy"):
         load_suite_zero_nb201().proxy("zico")
