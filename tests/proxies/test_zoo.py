@@ -461,3 +461,27 @@ def test_bfloat16_model_on_cpu(batch):
     assert all(math.isfinite(v) for v in got.values()), got
     ref = score(net.float(), x, y, ["snip", "nwot"])
     assert got["snip"] == pytest.approx(ref["snip"], rel=0.1)
+
+
+def test_a_proxy_without_double_backward_fails_alone(batch):
+    """MobileNetV3's Hardsigmoid has no double backward: grasp fails, the proxies sharing the
+    joint pass with it do not."""
+    x, y = batch
+    torch.manual_seed(0)
+    net = torchvision.models.mobilenet_v3_small(num_classes=10)
+    with pytest.raises(ZcnasError, match=r"grasp.*failed on this model"):
+        score(net, x, y, ["grasp", "snip"])
+    with pytest.warns(ZcnasWarning, match="grasp: failed"):
+        got = score(net, x, y, ["grasp", "snip", "nwot", "jacov"], on_unsupported="skip")
+    assert set(got) == {"snip", "nwot", "jacov"}
+    assert got["snip"] == score(net, x, y, ["snip"])["snip"]
+
+
+def test_no_silent_constants_on_vector_features():
+    """MeCo on an MLP (no positions per channel) and EZNAS-A on a ReLU reused twice are
+    refused with a reason, not scored as a constant."""
+    net, x = mlp(), torch.randn(8, 12)
+    with pytest.raises(ZcnasError, match="MeCo needs feature maps"):
+        score(net, x, None, ["meco"])
+    app = applicable(ZOO["resnet"](), torch.randn(2, 3, 32, 32), proxies=["eznas_a"])
+    assert not app["eznas_a"].ok and "more than once" in app["eznas_a"].reason

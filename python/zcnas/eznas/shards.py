@@ -627,12 +627,34 @@ def register_program(
 
     # no "relu" need: ReLU6 counts as the activation (NAS-Bench-Macro), which that check rejects
     needs = {"batchnorm", "float_input"} | ({"labels"} if gradient == "cross-entropy" else set())
+
+    def check(info: Any, flavor: str) -> str | None:
+        from torch import nn
+
+        shared = []
+        for name in info.probe.multi_call:
+            try:
+                mod = info.model.get_submodule(name)
+            except AttributeError:
+                continue
+            if next(mod.children(), None) is None and (
+                "ReLU" in type(mod).__name__ or isinstance(mod, nn.Conv2d | nn.BatchNorm2d)
+            ):
+                shared.append(name)
+        if shared:
+            return (
+                f"module(s) {shared[:3]} run more than once per forward (e.g. a ReLU reused "
+                "inside a block); EZNAS statistics need each instance's modules to run once"
+            )
+        return None
+
     return base.register(
         base.Proxy(
             name=name,
             compute=compute,
             flavors=("eznas",),
             needs=frozenset(needs),
+            check=check,
             family="eznas-program",
             doc=doc
             or f"EZNAS program (mean over {pattern} instances, {gradient} gradients): "

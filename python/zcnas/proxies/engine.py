@@ -399,11 +399,18 @@ def score(
                 out[n] = float(get_proxy(n).compute(ctx, chosen[n]))
             except Exception as exc:  # reported in the warning, never swallowed silently
                 if explicit and on_unsupported == "raise":
-                    raise
+                    if isinstance(exc, ZcnasError):
+                        raise
+                    raise ZcnasError(
+                        f"proxy {n!r} failed on this model ({type(exc).__name__}: {exc}); "
+                        "on_unsupported='skip' or 'nan' scores the others"
+                    ) from exc
                 kind = "" if isinstance(exc, ZcnasError) else f"{type(exc).__name__}: "
                 skipped[n] = f"failed: {kind}{exc}"
                 if on_unsupported == "nan" and explicit:
                     out[n] = math.nan
+    for note in ctx.notes.get("warnings", []):
+        warnings.warn(note, ZcnasWarning, stacklevel=2)
     if skipped:
         lines = "; ".join(f"{n}: {r}" for n, r in skipped.items())
         warnings.warn(
@@ -417,8 +424,9 @@ def score(
         msg = f"non-finite scores: {bad}" if bad else ""
         if replaced:
             msg += ("; " if msg else "") + (
-                f"non-finite scores returned as -1e8 by NASLib's post-processing "
-                f"(flavor 'naslib'): {replaced}"
+                f"non-finite scores replaced by -1e8 by NASLib's post-processing "
+                f"(flavor 'naslib', the default; synflow then reads its signed log, "
+                f"-18.42): {replaced}"
             )
         if "az_trainability" in bad and out["az_trainability"] == -math.inf:
             msg += (
@@ -428,9 +436,9 @@ def score(
         if {"az_expressivity", "az_progressivity"} & set(bad):
             msg += (
                 " (AZ-NAS expressivity/progressivity are -inf for a NaN entropy, the reference's "
-                "policy: a feature with fewer positions B*H*W than channels has a rank-deficient "
-                "covariance whose float32 eigenvalues can be negative; use a larger batch or "
-                "input, or float64)"
+                "policy: a feature covariance with (near-)zero eigenvalues, e.g. fewer positions "
+                "B*H*W than channels, can get float32 eigenvalues below zero; use a larger batch "
+                "or input, or score a float64 copy: score(model.double(), x.double(), ...))"
             )
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return out

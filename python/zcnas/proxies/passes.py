@@ -499,7 +499,14 @@ def _joint(ctx: PassContext) -> None:
 
         def run() -> None:
             with math_attention():
-                _run_joint_pass(ctx, plan)
+                try:
+                    _run_joint_pass(ctx, plan)
+                except RuntimeError:
+                    if "hessian" not in plan:
+                        raise
+                    # a module without a double backward (e.g. Hardsigmoid): the other passes
+                    # still share one forward; grasp's own pass then fails alone
+                    _run_joint_pass(ctx, plan - {"hessian"})
 
         ctx.cached("joint", run)
 

@@ -331,6 +331,8 @@ def _meco_term(fea: torch.Tensor, opt_gen: torch.Generator | None) -> float | No
     if fea.dim() == 0:
         return None
     x = fea.detach().reshape(fea.shape[0], -1).cpu().double().numpy()
+    if x.shape[1] < 2:  # one position per channel: no correlation to measure
+        return None
     c = x.shape[0]
     scale = 1.0
     if opt_gen is not None:
@@ -379,6 +381,11 @@ def meco_score(model: nn.Module, inputs: Any, *, opt: bool = False, seed: int = 
     finally:
         for h in handles:
             h.remove()
+    if not terms:
+        raise ZcnasError(
+            "MeCo needs feature maps with several positions per channel (C, H*W >= 2); every "
+            "hooked output here is a vector"
+        )
     return float(sum(terms))
 
 

@@ -329,15 +329,15 @@ def _lr_compute(ctx: PassContext, flavor: str) -> float:
 
 def _lr_check(info: Any, flavor: str) -> str | None:
     x = info.call.primary
-    if flavor != "data" and not x.is_floating_point():
-        return f"flavor {flavor!r} replaces the input with Gaussian noise or crops; use 'data'"
-    if flavor == "preact":
-        return None
-    if not any(len(s) == 4 for s in info.probe.relu_family_inputs):
+    if flavor != "preact" and not any(len(s) == 4 for s in info.probe.relu_family_inputs):
         return (
             "needs ReLU-family modules applied to 4-D (B, C, H, W) tensors, as the reference; "
             "flavor 'preact' counts every activation of any rank"
         )
+    if flavor != "data" and not x.is_floating_point():
+        return f"flavor {flavor!r} replaces the input with Gaussian noise or crops; use 'data'"
+    if flavor == "preact":
+        return None
     if flavor == "tenas" and (x.dim() != 4 or min(x.shape[2:]) < LR_CROP_SIZE):
         return f"flavor 'tenas' crops 3x3 patches from (B, C, H, W) images, got {tuple(x.shape)}"
     return None
