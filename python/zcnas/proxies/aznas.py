@@ -424,14 +424,10 @@ def _pass(ctx: PassContext, flavor: str, feature_modules: Any = None) -> dict[st
 
 
 def _complexity(ctx: PassContext) -> float:
-    if ctx.call is not None or not ctx.inputs.is_floating_point():
-        from zcnas.proxies.naslib import count_flops_naslib
+    # Conv2d + Linear multiply-accumulates: the charges of zcnas.spaces.nb201.count_flops
+    from zcnas.proxies.naslib import flops_of
 
-        one = ctx.model_call().batch_slice(slice(0, 1))
-        return float(count_flops_naslib(ctx.model, None, macs_only=True, call=one))
-    from zcnas.spaces.nb201 import count_flops
-
-    return float(count_flops(ctx.model_copy(), (1, *tuple(ctx.inputs.shape[1:]))))
+    return float(flops_of(ctx, macs_only=True))
 
 
 def _check(info: Any, flavor: str) -> str | None:

@@ -15,6 +15,7 @@ from torch import nn
 from zcnas.exceptions import ZcnasError, ZcnasWarning
 from zcnas.proxies.base import PassContext, Proxy, get_proxy, list_proxies
 from zcnas.proxies.model_io import ModelInputs, Probe, probe
+from zcnas.proxies.passes import is_counted
 
 __all__ = ["Applicability", "ModelInfo", "applicable", "score"]
 
@@ -110,7 +111,7 @@ def _need_reason(need: str, proxy: Proxy, flavor: str, info: ModelInfo) -> str |
             f"{extra}; flavor='preact' uses the sign of every activation's pre-activation"
         )
     if need == "conv_or_linear":
-        if any(isinstance(m, nn.Conv2d | nn.Linear) for m in model.modules()):
+        if any(is_counted(m) for m in model.modules()):
             return None
         return "needs an nn.Conv2d or nn.Linear layer in the model"
     if need == "batchnorm":

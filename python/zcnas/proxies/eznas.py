@@ -180,7 +180,7 @@ def _compute(ctx: PassContext, flavor: str) -> float:
 def _check(info: Any, flavor: str) -> str | None:
     if not relu_conv_bn_triplets(info.model):
         return "needs ReLU-family -> Conv2d -> BatchNorm2d layers (EZNAS's instances)"
-    if not any(len(s) == 4 and s[-1] == s[-2] for s in info.probe.relu_family_inputs):
+    if not info.probe.relu_4d_inputs(square=True):
         return "takes log-determinants over square H x W activation maps; the model has none"
     return None
 

@@ -333,6 +333,10 @@ class Probe:
     ran: list[str]
     multi_call: list[str]
 
+    def relu_4d_inputs(self, square: bool = False) -> bool:
+        """Whether a ReLU-family module ran on a 4-D (B, C, H, W) input (with H == W)."""
+        return any(len(s) == 4 and (not square or s[-1] == s[-2]) for s in self.relu_family_inputs)
+
 
 def probe(
     model: nn.Module, inputs: ModelInputs, output_fn: Callable[[Any], Any] | None = None

@@ -311,12 +311,18 @@ def count_flops_naslib(
     return total[0] / 1e6
 
 
-def _flops(ctx: PassContext, flavor: str) -> float:
+def flops_of(ctx: PassContext, *, macs_only: bool = False) -> float:
+    """:func:`count_flops_naslib` of the call's model for one sample: zeros of the input's
+    shape, or the batch's first sample for models with several or integer inputs."""
     shape = (1, *ctx.inputs.shape[1:])
     call = None
     if ctx.call is not None or not ctx.inputs.is_floating_point():
         call = ctx.model_call().batch_slice(slice(0, 1))
-    return count_flops_naslib(ctx.model, shape, macs_only=(flavor == "macs"), call=call)
+    return count_flops_naslib(ctx.model, shape, macs_only=macs_only, call=call)
+
+
+def _flops(ctx: PassContext, flavor: str) -> float:
+    return flops_of(ctx, macs_only=(flavor == "macs"))
 
 
 def _synflow_check(info: Any, flavor: str) -> str | None:

@@ -137,7 +137,7 @@ def _batch(inputs: Any) -> int:
 
 
 def _swap_check(info: Any, flavor: str) -> str | None:
-    if not any(len(s) == 4 for s in info.probe.relu_family_inputs):
+    if not info.probe.relu_4d_inputs():
         return "needs ReLU-family modules applied to 4-D (B, C, H, W) tensors (SWAP's codes)"
     return None
 

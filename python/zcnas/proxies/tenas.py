@@ -329,7 +329,7 @@ def _lr_compute(ctx: PassContext, flavor: str) -> float:
 
 def _lr_check(info: Any, flavor: str) -> str | None:
     x = info.call.primary
-    if flavor != "preact" and not any(len(s) == 4 for s in info.probe.relu_family_inputs):
+    if flavor != "preact" and not info.probe.relu_4d_inputs():
         return (
             "needs ReLU-family modules applied to 4-D (B, C, H, W) tensors, as the reference; "
             "flavor 'preact' counts every activation of any rank"
