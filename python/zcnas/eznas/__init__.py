@@ -18,6 +18,8 @@ the Python collectors and the Rust interpreter. Modules:
 * :mod:`zcnas.eznas.program` and :mod:`zcnas.eznas.evolution`: programs, the interpreter and
   the evolution (Rust core). The module is not named ``evolve`` so that
   ``from zcnas.eznas import evolve`` always gives the function.
+* :mod:`zcnas.eznas.scores`: score-level programs, formulas over the scores of existing proxies
+  (``zcnas eznas evolve --over-scores``).
 * :mod:`zcnas.eznas.cli`: ``zcnas eznas collect|evolve|show``.
 
 Importing this package imports only the standard library; the names below load their module
@@ -59,6 +61,8 @@ _LAZY = {
     "evolve": "zcnas.eznas.evolution",
     "evaluate_stats": "zcnas.eznas.evolution",
     "EvolutionResult": "zcnas.eznas.evolution",
+    "ScoreProgram": "zcnas.eznas.scores",
+    "evolve_scores": "zcnas.eznas.scores",
 }
 
 __all__ = ["GRADIENTS", "INPUT_KINDS", "PATTERNS", "TERMINALS", *sorted(_LAZY)]

@@ -4,6 +4,7 @@
 
     zcnas eznas collect --space nb201 --task cifar10 --nets 80 --out stats/
     zcnas eznas evolve --stats stats/ --generations 15 --seed 0 --out program.json
+    zcnas eznas evolve --over-scores --store scores.db --tasks nasbench201/cifar10 --out f.json
     zcnas eznas show program.json [--stats stats/]
 
 Only the standard library is imported at module level (``zcnas --help`` stays fast).
@@ -61,8 +62,34 @@ def register(subparsers: Any) -> None:
         "--stats",
         action="append",
         nargs="+",
-        required=True,
-        help="task dataset directories (repeatable)",
+        help="task dataset directories (repeatable; not with --over-scores)",
+    )
+    e.add_argument(
+        "--over-scores",
+        action="store_true",
+        help="score-level GP: evolve formulas over the stored proxy scores of --store "
+        "(zcnas.eznas.scores) instead of programs over network statistics",
+    )
+    from zcnas._cliargs import add_store
+
+    add_store(e, help="score store with ground truth (--over-scores)")
+    e.add_argument(
+        "--tasks",
+        nargs="+",
+        metavar="SPACE/TASK",
+        help="--over-scores: tasks of the store (default: every task with ground truth)",
+    )
+    e.add_argument("--proxies", nargs="+", help="--over-scores: terminal proxies")
+    e.add_argument(
+        "--holdout",
+        type=float,
+        default=0.5,
+        help="--over-scores: share of each task's architectures kept out of the search",
+    )
+    e.add_argument("--aggregate", choices=("min", "mean"), default="min")
+    e.add_argument("--parsimony", type=float, default=0.001, help="fitness penalty per node")
+    e.add_argument(
+        "--archs-per-task", type=int, default=500, help="--over-scores: archs per fitness tau"
     )
     e.add_argument("--generations", type=int, default=15)
     e.add_argument("--population", type=int, default=50)
@@ -144,11 +171,61 @@ def _stats_dirs(groups: list[list[str]]) -> list[str]:
     return [d for g in groups for d in g]
 
 
+def _evolve_scores(args: argparse.Namespace) -> int:
+    import os
+
+    from zcnas._cliargs import store_path
+    from zcnas.analysis.data import load_tasks
+    from zcnas.exceptions import ZcnasError
+    from zcnas.eznas.scores import evolve_scores
+
+    path = store_path(args)
+    if not os.path.isfile(path):
+        raise ZcnasError(f"score store {path} does not exist")
+    pairs = None
+    if args.tasks:
+        pairs = []
+        for spec in args.tasks:
+            space, sep, task = spec.partition("/")
+            if not sep or not space or not task:
+                raise ZcnasError(f"--tasks takes SPACE/TASK, got {spec!r}")
+            pairs.append((space, task))
+    tasks = load_tasks(path, pairs)
+    res = evolve_scores(
+        tasks,
+        proxies=args.proxies,
+        holdout=args.holdout,
+        seed=args.seed,
+        population=args.population,
+        generations=args.generations,
+        archs_per_task=args.archs_per_task,
+        aggregate=args.aggregate,
+        parsimony=args.parsimony,
+        tournament=args.tournament,
+    )
+    res.best.save(args.out)
+    print(
+        f"{len(tasks)} tasks, {len(res.proxies)} proxies ({', '.join(res.proxies)}); "
+        f"{res.evaluations} formulas in {res.seconds:.1f} s; best -> {args.out}"
+    )
+    for i, p in enumerate(res.programs[: args.top]):
+        ho = res.heldout[i]
+        ho_txt = "n/a" if not (ho == ho).any() else f"{float(min(ho)):+.4f}"
+        print(f"{i + 1:>2}. fitness {p.fitness:+.4f}  held-out min tau {ho_txt}  {p}")
+    return 0
+
+
 def _evolve(args: argparse.Namespace) -> int:
     from zcnas._outputs import check_output_file
     from zcnas.eznas.evolution import evolve
 
     check_output_file(args.out, option="--out", suffixes=(".json",))  # before the search
+    if args.over_scores:
+        return _evolve_scores(args)
+    if not args.stats:
+        from zcnas.exceptions import ZcnasError
+
+        raise ZcnasError("zcnas eznas evolve needs --stats DIR (or --over-scores --store DB)")
     if args.checkpoint:
         check_output_file(args.checkpoint, option="--checkpoint")
 

@@ -13,6 +13,7 @@ mod errors;
 mod gp;
 mod kernels;
 mod rankagg;
+mod score_gp;
 mod stats;
 mod threads;
 
@@ -25,5 +26,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rankagg::register(m)?;
     kernels::register(m)?;
     gp::register(m)?;
+    score_gp::register(m)?;
     Ok(())
 }

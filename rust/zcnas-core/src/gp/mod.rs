@@ -9,7 +9,8 @@
 //!   sub-expression reuse;
 //! * [`variation`]: ramped half-and-half generation, one-point crossover, uniform subtree
 //!   mutation, `varOr` and tournament selection, as DEAP;
-//! * [`evolve`]: the paper's Algorithm 1 with seeded, resumable state and a hall of fame.
+//! * [`evolve`]: the paper's Algorithm 1 with seeded, resumable state and a hall of fame;
+//! * [`scores`]: score-level GP, formulas over the proxy scores of whole architectures.
 //!
 //! All arithmetic is `f64`; statistics stored as `f32`/`f16` are widened when loaded.
 
@@ -17,6 +18,7 @@ pub mod evolve;
 pub mod interp;
 mod linalg;
 pub mod ops;
+pub mod scores;
 pub mod tensor;
 pub mod tree;
 pub mod variation;

@@ -1,0 +1,238 @@
+"""Score-level GP (zcnas.eznas.scores): interpreter against an independent numpy evaluation,
+determinism, the held-out split, JSON, and the registered proxy against stored scores."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau, rankdata
+
+from zcnas import _native
+from zcnas.analysis.data import TaskData
+from zcnas.exceptions import ZcnasError
+from zcnas.eznas.scores import ScoreProgram, evolve_scores, register_score_program
+
+NAMES = ["alpha", "beta_1", "g-m"]
+
+
+# --- an independent numpy evaluation of the documented semantics --------------------------
+def _np_rank(a: np.ndarray, n_ref: int) -> np.ndarray:
+    ref = a[:n_ref]
+    if not np.isfinite(ref).all():
+        return np.full_like(a, np.nan)
+    out = np.empty_like(a)
+    out[:n_ref] = rankdata(ref) / n_ref  # scipy average ranks on the reference itself
+    for i in range(n_ref, len(a)):
+        v = a[i]
+        out[i] = np.nan if np.isnan(v) else ((ref < v).sum() + 0.5 * (ref == v).sum() + 0.5) / n_ref
+    return out
+
+
+def _np_z(a: np.ndarray, n_ref: int) -> np.ndarray:
+    ref = a[:n_ref]
+    if not np.isfinite(ref).all():
+        return np.full_like(a, np.nan)
+    sd = ref.std()
+    return (a - ref.mean()) / sd if sd > 0 else np.zeros_like(a)
+
+
+def _pdiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.where(np.abs(b) <= 1e-12, 1.0, a / np.where(np.abs(b) <= 1e-12, 1.0, b))
+
+
+def _np_eval(expr: str, cols: dict[str, np.ndarray], n_ref: int) -> np.ndarray:
+    toks = re.findall(r"[A-Za-z0-9_.\-]+|[(),]", expr)
+    pos = 0
+
+    def go() -> np.ndarray:
+        nonlocal pos
+        tok = toks[pos]
+        pos += 1
+        if tok in cols:
+            return cols[tok].copy()
+        pos += 1  # "("
+        args = [go()]
+        while toks[pos] == ",":
+            pos += 1
+            args.append(go())
+        pos += 1
+        a = args[0]
+        with np.errstate(all="ignore"):
+            if tok == "Add":
+                return a + args[1]
+            if tok == "Sub":
+                return a - args[1]
+            if tok == "Mul":
+                return a * args[1]
+            if tok == "Div":
+                return _pdiv(a, args[1])
+            if tok == "Min":
+                return np.minimum(a, args[1])
+            if tok == "Max":
+                return np.maximum(a, args[1])
+            if tok == "Pow":
+                b = np.clip(args[1], -4, 4)
+                return np.where(a == 0, 0.0, np.sign(a) * np.abs(a) ** b)
+            if tok == "Neg":
+                return -a
+            if tok == "Abs":
+                return np.abs(a)
+            if tok == "Square":
+                return a * a
+            if tok == "Log":
+                return np.sign(a) * np.log1p(np.abs(a))
+            if tok == "Exp":
+                return np.exp(np.minimum(a, 50.0))
+            if tok == "Sqrt":
+                return np.sign(a) * np.sqrt(np.abs(a))
+            if tok == "Inv":
+                return _pdiv(np.ones_like(a), a)
+            if tok == "Sigmoid":
+                return 1.0 / (1.0 + np.exp(-a))
+            if tok == "Rank":
+                return _np_rank(a, n_ref)
+            if tok == "Zscore":
+                return _np_z(a, n_ref)
+        raise AssertionError(tok)
+
+    return go()
+
+
+def _assert_same(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    ok = fa & fb
+    np.testing.assert_allclose(a[ok], b[ok], rtol=1e-9, atol=1e-12, err_msg=what)
+    # where one side is finite, the other must be too (up to overflow at the very edge)
+    assert (fa == fb).mean() > 0.99, what
+
+
+def test_interpreter_matches_numpy_on_random_formulas() -> None:
+    rng = np.random.default_rng(0)
+    n = 40
+    x = np.column_stack(
+        [rng.normal(size=n) * 3, rng.lognormal(size=n), rng.integers(-2, 3, n).astype(float)]
+    )
+    cols = dict(zip(NAMES, x.T, strict=True))
+    exprs = _native.score_gp_random(300, NAMES, 7, 1, 4)
+    n_ref = 25
+    for e in exprs:
+        p = ScoreProgram(e, tuple(NAMES))
+        own = p.evaluate(x[:, [NAMES.index(q) for q in p.proxies]])
+        _assert_same(own, _np_eval(e, cols, n), e)
+        # reference pool: the first n_ref rows are the reference, the rest are queries
+        got = p.evaluate(
+            x[n_ref:, [NAMES.index(q) for q in p.proxies]],
+            reference=x[:n_ref, [NAMES.index(q) for q in p.proxies]],
+        )
+        _assert_same(got, _np_eval(e, cols, n_ref)[n_ref:], e)
+
+
+def test_parse_print_json(tmp_path) -> None:
+    p = ScoreProgram("Add( Rank(alpha) ,Div(Log(beta_1), Neg(g-m)))", name="x")
+    assert p.expr == "Add(Rank(alpha), Div(Log(beta_1), Neg(g-m)))"
+    assert p.proxies == ("alpha", "beta_1", "g-m")
+    assert str(p) == "(rank(alpha) + (log(beta_1) / -g-m))"
+    assert p.size == 6 and p.uses_pool
+    path = tmp_path / "p.json"
+    p.save(path)
+    assert ScoreProgram.load(path) == p
+    for bad in ["Add(alpha)", "Foo(alpha)", "alpha beta_1", "Rank alpha", ""]:
+        with pytest.raises(ZcnasError):
+            ScoreProgram(bad, tuple(NAMES))
+    with pytest.raises(ZcnasError):
+        ScoreProgram.from_json('{"format": "other", "expr": "alpha"}')
+
+
+def _tasks(seed: int = 0) -> list[TaskData]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(3):
+        n = 300
+        a, b, c = rng.normal(size=n), rng.lognormal(size=n), rng.normal(size=n)
+        truth = np.log(b) - 0.5 * a + 0.3 * rng.normal(size=n)
+        out.append(
+            TaskData.from_arrays(np.column_stack([a, b, c]), truth, proxies=NAMES, task=f"t{i}")
+        )
+    return out
+
+
+def _small(tasks, **kw):
+    return evolve_scores(
+        tasks, population=60, generations=6, archs_per_task=100, hall_of_fame=10, **kw
+    )
+
+
+def test_search_is_deterministic_and_beats_single_proxies() -> None:
+    tasks = _tasks()
+    r1, r2 = _small(tasks, seed=3), _small(tasks, seed=3)
+    assert [p.expr for p in r1.programs] == [p.expr for p in r2.programs]
+    assert [p.fitness for p in r1.programs] == [p.fitness for p in r2.programs]
+    np.testing.assert_array_equal(r1.heldout, r2.heldout)
+    # the reported held-out tau is scipy's on the held-out rows
+    best, t0 = r1.best, tasks[0]
+    ho = r1.heldout_rows[0]
+    v = best.evaluate_scores(t0.subset(ho))
+    assert r1.heldout[0, 0] == pytest.approx(kendalltau(v, t0.truth[ho]).statistic, abs=1e-12)
+    singles = max(abs(kendalltau(t0.column(p)[ho], t0.truth[ho]).statistic) for p in NAMES)
+    assert r1.heldout[0].min() > singles
+
+
+def test_heldout_rows_never_touch_the_search() -> None:
+    tasks = _tasks()
+    r1 = _small(tasks, seed=1)
+    for fit, ho, t in zip(r1.fit_rows, r1.heldout_rows, tasks, strict=True):
+        assert len(np.intersect1d(fit, ho)) == 0 and len(fit) + len(ho) == t.n
+    # scramble every held-out score and label: the search must not change
+    rng = np.random.default_rng(9)
+    scrambled = []
+    for t, ho in zip(tasks, r1.heldout_rows, strict=True):
+        s, y = t.scores.copy(), t.truth.copy()
+        s[ho] = rng.normal(size=(len(ho), s.shape[1])) * 100
+        y[ho] = rng.normal(size=len(ho))
+        scrambled.append(TaskData.from_arrays(s, y, proxies=NAMES, task=t.task))
+    r2 = _small(scrambled, seed=1)
+    assert [p.expr for p in r1.programs] == [p.expr for p in r2.programs]
+    assert [p.fitness for p in r1.programs] == [p.fitness for p in r2.programs]
+    assert not np.allclose(r1.heldout, r2.heldout)
+
+
+def test_registered_program_equals_its_stored_score_value() -> None:
+    from zcnas.proxies import score, unregister
+
+    torch.manual_seed(0)
+    nets = [
+        torch.nn.Sequential(
+            torch.nn.Conv2d(3, w, 3, padding=1),
+            torch.nn.BatchNorm2d(w),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(w, 10),
+        )
+        for w in (4, 6, 8, 12, 16)
+    ]
+    x = torch.randn(8, 3, 8, 8)
+    y = torch.arange(8) % 10
+    reads = ["params", "snip", "grad_norm"]
+    stored = np.array(
+        [[score(m, x, y, reads, seed=0)[p] for p in reads] for m in nets], dtype=np.float64
+    )
+    task = TaskData.from_arrays(stored, np.arange(5.0), proxies=reads)
+    prog = ScoreProgram("Add(Rank(snip), Mul(Log(params), Zscore(grad_norm)))")
+    prog = prog.with_reference(task, rows=[0, 2, 4])
+    register_score_program(prog, "_test_score_prog")
+    try:
+        live = np.array(
+            [score(m, x, y, "_test_score_prog", seed=0)["_test_score_prog"] for m in nets]
+        )
+    finally:
+        unregister("_test_score_prog")
+    expected = prog.evaluate_scores(task, reference="stored")
+    np.testing.assert_allclose(live, expected, rtol=1e-12)
+    # against the stored pool, not the scored one: a program without reference is refused
+    with pytest.raises(ZcnasError):
+        register_score_program(ScoreProgram("Rank(snip)"), "_test_no_ref")
