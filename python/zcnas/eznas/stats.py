@@ -64,6 +64,7 @@ from torch import nn
 
 from zcnas.exceptions import ZcnasError
 from zcnas.eznas import GRADIENTS, INPUT_KINDS, PATTERNS, TERMINALS
+from zcnas.proxies._copy import module_copy
 from zcnas.proxies.base import PassContext
 from zcnas.proxies.eznas import SALT_INIT, eznas_init
 
@@ -129,9 +130,8 @@ def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
 
 
 def _private_copy(model: nn.Module) -> nn.Module:
-    import copy
 
-    net = copy.deepcopy(model)
+    net = module_copy(model)
     for m in net.modules():
         if isinstance(m, ACTIVATIONS) and getattr(m, "inplace", False):
             m.inplace = False

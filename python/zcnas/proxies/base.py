@@ -12,7 +12,6 @@ infinite is returned as such and flagged by the engine, never replaced by a magi
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from zcnas.exceptions import ZcnasError
+from zcnas.proxies._copy import module_copy
 from zcnas.proxies.model_io import ModelInputs, default_output
 
 #: What a proxy may need from the caller or the model, checked before any work is done by
@@ -158,7 +158,7 @@ class PassContext:
 
     def model_copy(self, dtype: torch.dtype | None = None) -> torch.nn.Module:
         """A private deep copy of the model (optionally cast), in the caller's train/eval mode."""
-        m = copy.deepcopy(self.model)
+        m = module_copy(self.model)
         return m.to(dtype=dtype) if dtype is not None else m
 
     def generator(self, salt: int = 0) -> torch.Generator:

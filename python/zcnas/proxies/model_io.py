@@ -28,7 +28,6 @@ Everything the proxies need to know about a model they did not build comes from 
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from zcnas.exceptions import ZcnasError
+from zcnas.proxies._copy import module_copy
 
 __all__ = [
     "PREACT_FUNCTIONS",
@@ -347,7 +347,7 @@ def probe(
         ZcnasError: the forward fails (message includes the model's exception) or the output
             is not a tensor with the batch as its first dimension.
     """
-    net = copy.deepcopy(model).eval()
+    net = module_copy(model).eval()
     n = min(2, inputs.batch_size)
     sub = inputs.batch_slice(slice(0, n))
     names = {id(m): name for name, m in net.named_modules()}

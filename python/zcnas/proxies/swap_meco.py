@@ -54,7 +54,6 @@ caller's model is never modified (the reference hooks it in place).
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +64,7 @@ from torch import nn
 
 from zcnas import kernels
 from zcnas.exceptions import ZcnasError
+from zcnas.proxies._copy import module_copy
 from zcnas.proxies.base import PassContext, Proxy, register
 from zcnas.proxies.model_io import is_relu_family
 
@@ -240,7 +240,7 @@ def swap_score(
     if (mu is None) != (sigma is None):
         raise ZcnasError("reg-SWAP needs both mu and sigma (in thousands of parameters)")
     factor = 1.0 if mu is None else reg_factor(model, mu, sigma)  # type: ignore[arg-type]
-    net = copy.deepcopy(model)
+    net = module_copy(model)
     net.train()
     gen = torch.Generator().manual_seed(int(seed))
     total = 0
@@ -362,7 +362,7 @@ def meco_score(model: nn.Module, inputs: Any, *, opt: bool = False, seed: int = 
     Returns:
         Sum over hooked module calls of the minimum eigenvalue; higher = better.
     """
-    net = copy.deepcopy(model)
+    net = module_copy(model)
     net.train()
     gen = torch.Generator().manual_seed(int(seed)) if opt else None
     terms: list[float] = []

@@ -63,7 +63,6 @@ The TE-NAS score itself is pool-relative: :func:`tenas_rank_sum`.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -73,6 +72,7 @@ from torch import nn
 
 from zcnas import kernels
 from zcnas.exceptions import ZcnasError
+from zcnas.proxies._copy import module_copy
 from zcnas.proxies.base import PassContext, Proxy, register
 
 __all__ = [
@@ -131,7 +131,7 @@ def ntk_eigenvalues(
     b = int(inputs.shape[0])
     if b < 1:
         raise ZcnasError("TE-NAS NTK needs a non-empty batch")
-    net = copy.deepcopy(model)
+    net = module_copy(model)
     for p in net.parameters():
         p.requires_grad_(True)
     net.train()
@@ -196,7 +196,7 @@ def relu_codes(
     """
     from zcnas.proxies.model_io import PreactRecorder, is_relu_family
 
-    net = copy.deepcopy(model)
+    net = module_copy(model)
     net.train()
     feats: list[torch.Tensor] = []
     b = inputs.shape[0]

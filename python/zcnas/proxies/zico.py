@@ -30,7 +30,6 @@ runs in one pass (BN batch statistics), ``max_chunk`` is not used.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from torch import nn
 
 from zcnas import kernels
 from zcnas.exceptions import ZcnasError
+from zcnas.proxies._copy import module_copy
 from zcnas.proxies.base import PassContext, Proxy, register
 from zcnas.proxies.model_io import ModelInputs, default_output
 
@@ -93,7 +93,7 @@ def zico_score(
     if len(batches) < 2:
         raise ZcnasError(f"ZiCo needs at least 2 minibatches (std across them), got {len(batches)}")
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    net = copy.deepcopy(model)
+    net = module_copy(model)
     for p in net.parameters():
         p.requires_grad_(True)
     net.train()

@@ -549,6 +549,8 @@ def _modules() -> dict[str, Any]:
     """Define the torch modules on first use, so importing this file does not import torch."""
     from torch import nn
 
+    from zcnas.spaces._pooling import AvgPool3x3
+
     class ReLUConvBN(nn.Module):
         """ReLU -> Conv (no bias) -> BN(affine, tracked)."""
 
@@ -576,7 +578,7 @@ def _modules() -> dict[str, Any]:
 
         def __init__(self) -> None:
             super().__init__()
-            self.op = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+            self.op = AvgPool3x3()  # nn.AvgPool2d(3, 1, 1, count_include_pad=False), faster
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.op(x)

@@ -1,0 +1,91 @@
+"""A faster CPU path for the cell spaces' ``avg_pool_3x3`` (3x3, stride 1, padding 1,
+``count_include_pad=False``), bit-for-bit equal to ``nn.AvgPool2d``.
+
+PyTorch's CPU ``avg_pool2d`` kernel for NCHW tensors walks every output pixel and sums its
+window in a scalar loop; on NB201 cells that one op was 45% of the torch time of the
+13-proxy call (issue 16's profile). Here the window sum is nine whole-tensor additions of
+shifted views of the zero-padded input, in the kernel's own order (window row-major, starting
+from the top-left element), divided by the same per-pixel element count. Adding a padding
+zero leaves a float sum unchanged, so the forward is bitwise equal to the kernel. The backward
+is the adjoint, ``g / count`` summed over the nine shifted windows in the order the kernel
+scatters them (outputs row-major), also bitwise equal to ``avg_pool2d_backward``; and the
+adjoint's own backward is the forward again, which is what PyTorch's double backward of
+``avg_pool2d_backward`` computes, so grasp's Hessian-gradient product is unchanged too.
+(Checked bitwise in ``tests/spaces/test_pooling.py``.)
+
+The fast path is taken for 4-D float32/float64 CPU inputs; anything else (CUDA, half
+precision, other pooling parameters) uses ``nn.AvgPool2d``'s own kernel.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["AvgPool3x3"]
+
+
+def _counts(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """Elements of each 3x3 window inside an ``h x w`` image, shape ``(h, w)``."""
+    idx_h = torch.arange(h, device=like.device)
+    idx_w = torch.arange(w, device=like.device)
+    rows = (idx_h + 1).clamp(max=h - 1) - (idx_h - 1).clamp(min=0) + 1
+    cols = (idx_w + 1).clamp(max=w - 1) - (idx_w - 1).clamp(min=0) + 1
+    return (rows[:, None] * cols[None, :]).to(like.dtype)
+
+
+def _window_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum of the nine shifted 3x3 neighbours of every pixel (zeros outside), row-major."""
+    h, w = t.shape[-2:]
+    p = F.pad(t, (1, 1, 1, 1))
+    acc = p[..., 0:h, 0:w].clone()
+    for i in range(3):
+        for j in range(3):
+            if i or j:
+                acc.add_(p[..., i : i + h, j : j + w])
+    return acc
+
+
+class _BoxAvg(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return _window_sum(x) / _counts(x.shape[-2], x.shape[-1], x)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return _BoxAvgAdjoint.apply(g)
+
+
+class _BoxAvgAdjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return _window_sum(g / _counts(g.shape[-2], g.shape[-1], g))
+
+    @staticmethod
+    def backward(ctx, gg: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return _BoxAvg.apply(gg)
+
+
+class AvgPool3x3(nn.AvgPool2d):
+    """``nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)`` with a faster,
+    bitwise-equal CPU path (see the module docstring). It is an ``nn.AvgPool2d`` (same
+    attributes, ``repr`` and state dict), so code that looks for pooling layers finds it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fast = (
+            x.dim() == 4
+            and x.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64)
+            and self.kernel_size == 3
+            and self.stride == 1
+            and self.padding == 1
+            and not self.count_include_pad
+            and not self.ceil_mode
+            and self.divisor_override is None
+        )
+        return _BoxAvg.apply(x) if fast else super().forward(x)
