@@ -236,3 +236,32 @@ def test_registered_program_equals_its_stored_score_value() -> None:
     # against the stored pool, not the scored one: a program without reference is refused
     with pytest.raises(ZcnasError):
         register_score_program(ScoreProgram("Rank(snip)"), "_test_no_ref")
+
+
+def test_program_proxies_source_for_searches() -> None:
+    from zcnas.eznas.scores import ProgramProxies
+
+    rng = np.random.default_rng(2)
+    table = rng.normal(size=(20, 3))
+    table[5, 1] = np.nan
+
+    class Source:
+        names = ("beta_1", "alpha", "g-m")
+        n_evals = 0
+
+        def __call__(self, archs):
+            return table[np.asarray(archs)]
+
+    prog = ScoreProgram("Sub(Rank(alpha), Mul(beta_1, beta_1))")
+    ref = rng.normal(size=(50, 2))  # columns in prog.proxies order: alpha, beta_1
+    src = ProgramProxies(prog, Source(), reference=ref)
+    got = src([3, 5, 7])
+    assert got.shape == (3, 1) and np.isnan(got[1, 0])
+    want = _np_eval(
+        "Sub(Rank(alpha), Mul(beta_1, beta_1))",
+        {"alpha": np.r_[ref[:, 0], table[[3, 7], 1]], "beta_1": np.r_[ref[:, 1], table[[3, 7], 0]]},
+        50,
+    )[50:]
+    np.testing.assert_allclose(got[[0, 2], 0], want, rtol=1e-12)
+    with pytest.raises(ZcnasError):
+        ProgramProxies(prog, Source())  # a pool program without any reference

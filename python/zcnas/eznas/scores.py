@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATIONS",
+    "ProgramProxies",
     "ScoreEvolution",
     "ScoreProgram",
     "common_proxies",
@@ -395,6 +396,56 @@ def register_score_program(
     )
 
 
+class ProgramProxies:
+    """A proxy source for :mod:`zcnas.search` (``archs -> (n, 1)``, higher = better) whose one
+    column is a score program over another source's columns, e.g.
+    ``ProgramProxies(prog, TableProxies(prog.proxies, source="suite_zero"))`` for
+    :func:`zcnas.search.evolution.aznas_evolution` or ``random_proxy_search``.
+
+    ``Rank``/``Zscore`` use ``reference`` (an ``(m, k)`` matrix in :attr:`ScoreProgram.proxies`
+    order, e.g. unlabelled stored scores of the searched space), else the program's stored
+    reference pool, so an architecture's value does not depend on what else was scored.
+    Architectures with a non-finite input score get NaN (ranked lowest by the searches).
+
+    Raises:
+        ZcnasError: the source lacks a read proxy, or a pool program has no reference.
+    """
+
+    seconds_per_eval = 0.0
+
+    def __init__(
+        self,
+        program: ScoreProgram,
+        source: Any,
+        *,
+        name: str = "score_program",
+        reference: Any = None,
+    ) -> None:
+        names = list(getattr(source, "names", ()))
+        missing = [p for p in program.proxies if p not in names]
+        if missing:
+            raise ZcnasError(f"the proxy source has no {missing} (it has {names})")
+        self.program, self.source, self.names = program, source, (name,)
+        self._cols = [names.index(p) for p in program.proxies]
+        ref = program.reference_matrix() if reference is None else np.asarray(reference, float)
+        if program.uses_pool and ref is None:
+            raise ZcnasError("this program uses Rank/Zscore: give it a reference pool")
+        self._ref = ref if program.uses_pool else None
+
+    @property
+    def n_evals(self) -> int:
+        """Architectures the underlying source evaluated."""
+        return int(getattr(self.source, "n_evals", 0))
+
+    def __call__(self, archs: Any) -> np.ndarray:
+        x = np.asarray(self.source(archs), dtype=np.float64)[:, self._cols]
+        out = np.full(x.shape[0], np.nan)
+        ok = np.isfinite(x).all(axis=1)
+        if ok.any():
+            out[ok] = self.program.evaluate(x[ok], reference=self._ref)
+        return out[:, None]
+
+
 def common_proxies(tasks: Sequence[TaskData]) -> list[str]:
     """Proxies present in every task, in the first task's order."""
     if not tasks:
@@ -462,6 +513,7 @@ def evolve_scores(
     hall_of_fame: int = 30,
     ops: Sequence[str] | None = None,
     reference_rows: int = 2000,
+    splits: Sequence[tuple[Any, Any]] | None = None,
 ) -> ScoreEvolution:
     """Evolve score formulas on tasks (Rust core, GIL released, parallel over formulas).
 
@@ -479,6 +531,8 @@ def evolve_scores(
         ops: allowed operation names (default: all of :data:`OPERATIONS`).
         reference_rows: the programs get as reference pool the first task's fitness rows
             (at most this many) for scoring architectures alone.
+        splits: explicit ``(fitness rows, held-out rows)`` per task (row indices), instead of
+            the seeded ``holdout`` split (to share a split with another method).
 
     Returns:
         A :class:`ScoreEvolution`.
@@ -487,7 +541,20 @@ def evolve_scores(
     names = list(proxies) if proxies is not None else common_proxies(tasks)
     if not names:
         raise ZcnasError("the tasks have no proxy in common")
-    splits = [split_rows(t.n, holdout, seed, i) for i, t in enumerate(tasks)]
+    if splits is None:
+        splits = [split_rows(t.n, holdout, seed, i) for i, t in enumerate(tasks)]
+    else:
+        splits = [
+            (np.sort(np.asarray(f, dtype=np.int64)), np.sort(np.asarray(h, dtype=np.int64)))
+            for f, h in splits
+        ]
+        if len(splits) != len(tasks):
+            raise ZcnasError(f"{len(splits)} splits for {len(tasks)} tasks")
+        for t, (f, h) in zip(tasks, splits, strict=True):
+            if len(np.intersect1d(f, h)) or (len(f) and (f.min() < 0 or f.max() >= t.n)):
+                raise ZcnasError(
+                    f"{t.label}: fitness rows must be in range and disjoint from held-out rows"
+                )
     for t, (fit, _) in zip(tasks, splits, strict=True):
         if len(fit) < 3:
             raise ZcnasError(f"{t.label}: fewer than 3 fitness architectures")
