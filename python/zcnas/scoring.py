@@ -124,9 +124,13 @@ class ArchScorer:
         flavor: proxy flavor (each proxy's default if None).
         seed: weight-init and proxy seed.
         batch_size: images per minibatch.
+        device: where the network and the minibatch live while scored (``"cpu"``,
+            ``"cuda"``, ``"cuda:1"``, ...). Networks are built and initialised on the CPU
+            (the same weights on every device) and then moved; every pass then runs on that
+            device. Values on CUDA equal the CPU ones up to float rounding, not bit for bit.
 
     Raises:
-        ZcnasError: unknown space, dataset or proxy.
+        ZcnasError: unknown space, dataset or proxy, or a device torch cannot use.
     """
 
     def __init__(
@@ -138,6 +142,7 @@ class ArchScorer:
         flavor: str | None = None,
         seed: int = 0,
         batch_size: int | None = None,
+        device: str = "cpu",
     ) -> None:
         from zcnas import proxies
 
@@ -156,6 +161,7 @@ class ArchScorer:
         self.space, self.dataset, self.flavor = space, dataset, flavor
         self.proxy_names = list(proxy_names)
         self.seed, self.batch_size = int(seed), batch_size
+        self.device = _check_device(device)
         self.space_key = SPACE_KEYS[space]
         self.flavor_key = flavor or "default"
         self._ready: tuple[Any, ...] | None = None
@@ -173,9 +179,10 @@ class ArchScorer:
 
             build, _ = _builder(self.space, self._classes, self.dataset)
             if self.space in _TNB:
-                self._ready = (build, *tnb_batch(self.dataset, self.batch_size, self.seed))
+                x, y = tnb_batch(self.dataset, self.batch_size, self.seed)
             else:
-                self._ready = (build, *cifar_batch(self.dataset, self.batch_size))
+                x, y = cifar_batch(self.dataset, self.batch_size)
+            self._ready = (build, x.to(self.device), y.to(self.device))
         return self._ready
 
     def __call__(self, arch: Any) -> tuple[dict[str, float], float]:
@@ -187,6 +194,8 @@ class ArchScorer:
         build, x, y = self._setup()
         torch.manual_seed(self.seed)
         model = build(arch)
+        if self.device != "cpu":
+            model = model.to(self.device)
         t0 = time.perf_counter()
         extra: dict[str, Any] = {}
         if self.space in _TNB:
@@ -249,10 +258,31 @@ class ArchScorer:
                     else f"{self.dataset}-real"
                 ),
                 "dtype": "float32",
-                "source": "zcnas score (time_s = wall time of the shared call)",
+                "source": "zcnas score (time_s = wall time of the shared call)"
+                + ("" if self.device == "cpu" else f", device {self.device}"),
             }
             for p, v in scores.items()
         ]
+
+
+def _check_device(device: str) -> str:
+    """``device`` as torch names it, checked to exist (CUDA only when available)."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ZcnasError(f"unknown device {device!r} ({exc})") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ZcnasError(f"device {device!r}: CUDA is not available to this torch build")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ZcnasError(
+                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) visible"
+            )
+    elif dev.type != "cpu":
+        raise ZcnasError(f"device {device!r}: only 'cpu' and 'cuda[:N]' are supported")
+    return str(dev)
 
 
 def tnb_batch(task: str, n: int | None = None, seed: int = 0) -> tuple[Any, Any]:
