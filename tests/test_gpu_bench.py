@@ -59,3 +59,16 @@ def test_unusable_device_is_a_clear_error():
         ArchScorer("nb201", ["params"], device="cuda")
     with pytest.raises(ZcnasError, match="unknown device"):
         ArchScorer("nb201", ["params"], device="gpu0")
+
+
+def test_cli_device_flag(capsys):
+    import torch
+
+    from zcnas.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    assert main(["score", "--arch", "0", "--proxies", "params", "--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+    assert main(["score", "--arch", "0", "--proxies", "params", "--device", "cpu", "--json"]) == 0
+    assert '"0"' in capsys.readouterr().out

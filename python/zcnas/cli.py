@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sc.add_argument("--flavor", help="reference flavor, e.g. naslib (default: each proxy's)")
     sc.add_argument("--batch-size", type=int, help="real images per minibatch (default: all)")
+    sc.add_argument(
+        "--device",
+        default="cpu",
+        help="where networks are scored: cpu, cuda or cuda:N (built on the CPU, then moved; "
+        "with --workers, every worker uses this device)",
+    )
     add_store(
         sc,
         help="score store file: scores are written as they come and "
@@ -112,7 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         help="score in parallel: worker processes on this machine, or Ray (needs --store)",
     )
     sc.add_argument("--workers", type=int, help="parallel workers (default 1; implies --backend)")
-    sc.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
+    sc.add_argument(
+        "--address",
+        help="join a Ray cluster: 'auto' (the one `ray start --head` runs on this machine), "
+        "HOST:PORT (its head node, port 6379 by default) or ray://HOST:10001; implies "
+        "--backend ray (default: start Ray locally)",
+    )
     sc.add_argument(
         "--retry-failed", action="store_true", help="re-score architectures recorded as failed"
     )
@@ -298,6 +309,7 @@ def _score(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             store=store,
             progress=lambda it: track(it, description="scoring", console=console),
+            device=args.device,
         )
     finally:
         if store is not None:
@@ -331,6 +343,23 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
+    """The workers' ArchScorer for ``--device`` other than the CPU (None: the default job)."""
+    if args.device == "cpu":
+        return None
+    from zcnas.scoring import ArchScorer
+
+    return ArchScorer(
+        args.space,
+        names,
+        dataset=args.dataset,
+        flavor=args.flavor,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+
+
 def _score_parallel(
     args: argparse.Namespace, archs: list[Any], names: list[str], console: Any
 ) -> int:
@@ -358,6 +387,7 @@ def _score_parallel(
             batch_size=args.batch_size,
             retry_failed=args.retry_failed,
             progress=console,
+            job=_device_job(args, names),
         )
     summary = {
         "backend": report.backend,

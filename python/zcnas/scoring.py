@@ -334,6 +334,7 @@ def score_architectures(
     batch_size: int | None = None,
     store: Any = None,
     progress: Callable[[Any], Any] | None = None,
+    device: str = "cpu",
 ) -> dict[str, dict[str, float]]:
     """Score ``archs`` of ``space`` with ``proxy_names`` on the packaged real images.
 
@@ -354,12 +355,19 @@ def score_architectures(
         batch_size: images per minibatch.
         store: a ScoreStore, or None.
         progress: wraps the iterable of architectures (e.g. ``rich.progress.track``).
+        device: where the networks are scored (see :class:`ArchScorer`).
 
     Returns:
         store key -> {proxy: score} for the architectures scored in this call.
     """
     scorer = ArchScorer(
-        space, proxy_names, dataset=dataset, flavor=flavor, seed=seed, batch_size=batch_size
+        space,
+        proxy_names,
+        dataset=dataset,
+        flavor=flavor,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
     )
     keys = [scorer.key(a) for a in archs]
     todo = list(zip(archs, keys, strict=True))
