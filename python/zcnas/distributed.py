@@ -29,6 +29,7 @@ Workers ignore SIGINT: Ctrl-C reaches the driver, which stops the workers and re
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from collections import deque
@@ -251,13 +252,84 @@ class _RayWorkerImpl:
         return _run_job(self.job, key, arch)
 
 
+_RAY_AUTH_MODE = "RAY_AUTH_MODE"
+
+
+def _ray_token_auth_for_address(address: str | None) -> bool:
+    """Before ``ray.init(address=HOST:PORT)``: turn Ray's token mode on when
+    ``RAY_AUTH_MODE`` is unset and a token is available here, as Ray does for ``"auto"``.
+
+    A client in token mode also joins a cluster without authentication (it ignores the
+    header). Returns whether ``RAY_AUTH_MODE`` was set by this call.
+    """
+    if address in (None, "auto") or address.startswith("ray://"):
+        return False  # a new local instance, or Ray's own discovery / Ray Client
+    if os.environ.get(_RAY_AUTH_MODE) is not None:
+        return False  # the user's choice
+    try:  # Ray >= 2.52; private, hence the guard
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:
+        return False
+    quiet = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its "enabled for this cluster" warning is about a new one
+    try:
+        return bool(maybe_enable_token_auth_if_token_available(warn_if_disabled=False))
+    except Exception:  # a Ray whose helper changed: leave the decision to Ray
+        return False
+    finally:
+        quiet.setLevel(level)
+
+
+def _is_ray_auth_failure(e: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__name__ == "AuthenticationError" or "InvalidAuthToken" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def _ray_auth_message(address: str | None) -> str:
+    mode = os.environ.get(_RAY_AUTH_MODE)
+    why = (
+        "the token given here is not the cluster's"
+        if mode == "token"
+        else f"{_RAY_AUTH_MODE} is {mode!r} here"
+        if mode
+        else "no Ray token was found here"
+    )
+    return (
+        f"cannot join the Ray cluster at {address}: it requires token authentication and "
+        f"{why}. Set {_RAY_AUTH_MODE}=token and give this process the cluster's token, as "
+        "RAY_AUTH_TOKEN=<token>, RAY_AUTH_TOKEN_PATH=<file> or the file ~/.ray/auth_token "
+        "(`ray get-auth-token` prints it on the head node). On the head node itself, "
+        "`--address auto` finds the cluster and its token."
+    )
+
+
 class RayBackend:
     """Ray actors, one per worker (``max_restarts=0``: a dead actor is reported and replaced).
 
     Args:
         address: ``None`` starts a local Ray instance (unless one is initialised already);
-            otherwise the address of an existing cluster (``"auto"``, ``"ray://host:10001"``).
+            otherwise the address of an existing cluster: ``"auto"`` (the cluster running on
+            this machine, e.g. after ``ray start --head``), ``"HOST:PORT"`` (the head node's
+            GCS port, 6379 by default) or ``"ray://host:10001"`` (Ray Client).
         threads_per_worker: CPUs reserved and torch threads used by each actor.
+
+    Token authentication (Ray >= 2.52): a cluster started with ``ray start --head`` on a
+    machine that has a Ray token (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or
+    ``~/.ray/auth_token``, which a local ``ray.init()`` writes) requires it from every client.
+    Ray itself sends the token only when it finds the cluster (``"auto"``) or when
+    ``RAY_AUTH_MODE=token`` is set; for a ``HOST:PORT`` address with ``RAY_AUTH_MODE`` unset,
+    this backend turns token mode on for the join when a token is available here (Ray's own
+    rule for ``"auto"``), and a cluster that rejects the client raises a
+    :class:`~zcnas.exceptions.ZcnasError` saying what to set.
     """
 
     name = "ray"
@@ -273,6 +345,7 @@ class RayBackend:
         self._refs: dict[Any, tuple[int, str]] = {}
         self._cls: Any = None
         self._job_ref: Any = None
+        self._auth_env = False
 
     def start(self, job: Any, n_workers: int) -> None:
         ray = self._ray
@@ -284,9 +357,17 @@ class RayBackend:
             }
             if self.address is None:
                 kwargs["num_cpus"] = n_workers * self.threads
+            self._auth_env = _ray_token_auth_for_address(self.address)
             try:
                 ray.init(address=self.address, **kwargs)
             except Exception as e:
+                try:
+                    ray.shutdown()  # what a failed join left behind
+                except Exception:
+                    pass
+                self._restore_auth_env()
+                if _is_ray_auth_failure(e):
+                    raise ZcnasError(_ray_auth_message(self.address)) from e
                 raise ZcnasError(f"cannot start or join Ray (address={self.address!r}): {e}") from e
             self._owns_ray = True
         self._cls = ray.remote(num_cpus=self.threads, max_restarts=0)(_RayWorkerImpl)
@@ -334,6 +415,12 @@ class RayBackend:
         if self._owns_ray:
             ray.shutdown()
             self._owns_ray = False
+            self._restore_auth_env()
+
+    def _restore_auth_env(self) -> None:
+        if self._auth_env:  # RAY_AUTH_MODE was set for this join only
+            os.environ.pop(_RAY_AUTH_MODE, None)
+            self._auth_env = False
 
 
 def make_backend(

@@ -106,6 +106,31 @@ def test_report_folder_and_python_tables_agree(store_path, tmp_path):
     assert row.spearman == pytest.approx(ss.spearmanr(t.column("good"), t.truth)[0])
 
 
+def test_workers_give_the_serial_tables(store_path):
+    """A 2-process pool (information, bias, surrogate) gives every table of the serial run,
+    bit for bit; a bad worker count is refused."""
+    with ScoreStore(store_path) as st:
+        tasks = load_tasks(st)
+    kw = dict(
+        bootstrap=3,
+        entropy_random=3,
+        surrogate_trials=3,
+        surrogate_train=60,
+        surrogate_test=100,
+        ablation_trials=2,
+        surrogate_rounds=20,
+        steps=("information", "bias", "surrogate"),
+    )
+    serial = run_analysis(tasks, AnalysisConfig(workers=1, **kw))
+    pooled = run_analysis(tasks, AnalysisConfig(workers=2, **kw))
+    assert set(pooled.tables) == set(serial.tables)
+    assert {"entropy_curves", "information_gain", "surrogate", "ablation"} <= set(serial.tables)
+    for name, df in serial.tables.items():
+        pd.testing.assert_frame_equal(pooled.tables[name], df, check_exact=True)
+    with pytest.raises(ZcnasError, match="workers"):
+        run_analysis(tasks, AnalysisConfig(workers=0, **kw))
+
+
 def test_cli_analyze(store_path, tmp_path, capsys):
     out = tmp_path / "cli"
     rc = main(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as ss
 
@@ -80,3 +81,52 @@ def test_importance_and_ablation():
     assert imp["good"] == 1.0 and imp["noise"] < 1.0
     ab = S.proxy_ablation(t, ["good", "noise"], trials=2, rounds=50)
     assert ab.k.tolist() == [1, 2] and ab.spearman.iloc[0] > 0.8
+
+
+def test_fit_equals_plain_lightgbm_as_before():
+    """The thread and round-trip savings of fit_surrogate leave the model unchanged: its
+    predictions equal those of a plain `lgb.train` (text round trip, default Dataset)."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(1)
+    x, xt = rng.random((100, 6)), rng.random((500, 6))
+    y = x[:, 0] - x[:, 1] ** 2 + 0.05 * rng.random(100)
+    p = {**S.DEFAULT_PARAMS, "seed": 7}
+    ds = lgb.Dataset(x, label=y, params={"verbose": -1, "min_data_in_bin": 1})
+    ref = lgb.train(p, ds, num_boost_round=S.DEFAULT_ROUNDS)
+    m = S.fit_surrogate(x, y, seed=7)
+    np.testing.assert_array_equal(m.predict(xt), ref.predict(xt, num_threads=1))
+    np.testing.assert_array_equal(
+        m.feature_importance("split"), ref.feature_importance(importance_type="split")
+    )
+
+
+def test_pool_gives_the_serial_results():
+    """Trials, importances and the ablation in a 2-process pool equal the serial loop, and
+    the serial loop equals an independent re-run of the protocol (plain splits and fits)."""
+    t = _nb201_task(n=300, seed=4)
+    kw = {"n_train": 60, "n_test": 200, "seed": 5, "rounds": 30}
+    serial = S.surrogate_trials(t, trials=4, **kw)
+    imp = S.proxy_importance(t, trials=3, n_train=60, seed=5, rounds=30)
+    abl = S.proxy_ablation(t, ["noise", "good"], with_encoding=True, trials=3, **kw)
+    with S.process_pool(2) as pool:
+        par = S.surrogate_trials(t, trials=4, pool=pool, **kw)
+        imp_p = S.proxy_importance(t, trials=3, n_train=60, seed=5, rounds=30, pool=pool)
+        abl_p = S.proxy_ablation(
+            t, ["noise", "good"], with_encoding=True, trials=3, pool=pool, **kw
+        )
+    pd.testing.assert_frame_equal(par, serial, check_exact=True)
+    pd.testing.assert_series_equal(imp_p, imp, check_exact=True)
+    pd.testing.assert_frame_equal(abl_p, abl, check_exact=True)
+    # independent reference: the same seed stream of splits, one fit per feature set
+    rng = np.random.default_rng(5)
+    for trial in range(4):
+        perm = rng.permutation(t.n)
+        tr, te = perm[:60], perm[60:260]
+        for k in S.FEATURE_SETS:
+            x = S.features(t, k)
+            m = S.fit_surrogate(x[tr], t.truth[tr], seed=5 + trial, rounds=30)
+            row = serial[(serial.trial == trial) & (serial.features == k)].iloc[0]
+            assert row.spearman == pytest.approx(ss.spearmanr(m.predict(x[te]), t.truth[te])[0])
+    with pytest.raises(ZcnasError, match="workers"):
+        S.process_pool(0)

@@ -41,9 +41,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--test", type=int, default=1000, help="surrogate test archs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--workers",
+        type=int,
+        help="processes for the surrogate fits (default: one per usable CPU; 1 = no pool); "
+        "the results do not depend on it",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
-        help="small settings for a first look (10 bootstrap, 10 trials, 20 random orders)",
+        help="small settings for a first look (10 bootstrap, 10 surrogate trials, 3 ablation "
+        "trials, 20 random orders, the paper's bin rule only)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_analyze)
@@ -72,10 +79,13 @@ def _analyze(args: argparse.Namespace) -> int:
         surrogate_train=args.train,
         surrogate_test=args.test,
         seed=args.seed,
+        workers=args.workers,
     )
+    if args.workers is not None and args.workers < 1:
+        raise ZcnasError(f"--workers must be at least 1, got {args.workers}")
     if args.quick:
         cfg.bootstrap, cfg.surrogate_trials, cfg.entropy_random = 10, 10, 20
-        cfg.ablation_trials = 3
+        cfg.ablation_trials, cfg.entropy_strategies = 3, ("sturges",)
     if args.steps:
         cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
     pairs = None

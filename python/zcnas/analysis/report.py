@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ class AnalysisConfig:
         ensemble_search: ``greedy`` or ``exhaustive``.
         seed: Seed of every random choice.
         steps: Which analyses to run (subset of :data:`STEPS`).
+        workers: Processes for the information, bias and surrogate steps (``1``: all in this
+            process; ``None``: one per usable CPU): tasks, and surrogate trials, are spread
+            over a :func:`zcnas.analysis.surrogate.process_pool`. Every table is identical
+            for any value (same functions, same seeds, results gathered in order).
     """
 
     bootstrap: int = 100
@@ -70,6 +75,7 @@ class AnalysisConfig:
         "surrogate",
         "ensembles",
     )
+    workers: int | None = 1
 
 
 STEPS = AnalysisConfig().steps
@@ -140,6 +146,53 @@ def run_analysis(
     if not tasks:
         raise ZcnasError("no tasks to analyse")
     log = log or (lambda s: None)
+    n_workers = _sur.usable_cpus() if cfg.workers is None else cfg.workers
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ZcnasError(f"workers must be a positive integer or None, got {cfg.workers!r}")
+    if n_workers > 1 and set(cfg.steps) & {"information", "bias", "surrogate"}:
+        with _sur.process_pool(n_workers) as pool:
+            return _run(tasks, cfg, pool, progress, log)
+    return _run(tasks, cfg, None, progress, log)
+
+
+def _imap(pool: Executor | None, fn: Callable[[Any], Any], jobs: list[Any]) -> Iterator[Any]:
+    """``fn`` over ``jobs``, lazily, in ``pool`` when given; results in job order."""
+    return map(fn, jobs) if pool is None else pool.map(fn, jobs)
+
+
+def _info_job(job: tuple[Any, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Entropy curves, pairwise information (long) and top-1000 curves of one task."""
+    t, strat, n_sample, n_random, seed = job
+    c = _info.entropy_curves(t, strategy=strat, n_sample=n_sample, n_random=n_random, seed=seed)
+    h, g = _info.pairwise_information(t, strategy=strat, n_sample=n_sample, seed=seed)
+    long = g.stack().rename("gain").reset_index()
+    long.columns = ["known", "added", "gain"]
+    long["entropy_pair"] = h.stack().to_numpy()
+    long.insert(0, "task", t.label)
+    top = None
+    if t.n > 1000:  # Suite-Zero Figure 16 (bottom): the 1,000 best architectures only
+        top = _info.entropy_curves(
+            t, strategy=strat, n_sample=None, n_random=n_random, max_exhaustive=0, seed=seed,
+            top=1000,
+        )  # fmt: skip
+    return c, long, top
+
+
+def _bias_job(t: TaskData) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Bias table (long) and de-biasing table of one task (``None`` without bias metrics)."""
+    b = _bias.bias_table(t)
+    if not b.shape[1]:
+        return None, None
+    return b.reset_index().assign(task=t.label), _bias.debias_table(t)
+
+
+def _run(
+    tasks: Sequence[TaskData],
+    cfg: AnalysisConfig,
+    pool: Executor | None,
+    progress: bool,
+    log: Callable[[str], None],
+) -> AnalysisResult:
     from zcnas.analysis._progress import iterate
 
     res = AnalysisResult(list(tasks))
@@ -203,52 +256,29 @@ def run_analysis(
 
         def info() -> None:
             for strat in cfg.entropy_strategies:
-                curves, gains = [], []
-                for t in iterate(tasks, f"entropy ({strat})", progress):
-                    c = _info.entropy_curves(
-                        t,
-                        strategy=strat,
-                        n_sample=cfg.entropy_sample,
-                        n_random=cfg.entropy_random,
-                        seed=cfg.seed,
-                    )
-                    curves.append(c)
-                    h, g = _info.pairwise_information(
-                        t, strategy=strat, n_sample=cfg.entropy_sample, seed=cfg.seed
-                    )
-                    long = g.stack().rename("gain").reset_index()
-                    long.columns = ["known", "added", "gain"]
-                    long["entropy_pair"] = h.stack().to_numpy()
-                    long.insert(0, "task", t.label)
-                    gains.append(long)
+                jobs = [(t, strat, cfg.entropy_sample, cfg.entropy_random, cfg.seed) for t in tasks]
+                out = list(iterate(_imap(pool, _info_job, jobs), f"entropy ({strat})", progress))
                 suffix = "" if strat == "sturges" else f"_{strat}"
-                res.tables[f"entropy_curves{suffix}"] = pd.concat(curves, ignore_index=True)
-                top = [  # Suite-Zero Figure 16 (bottom): the 1,000 best architectures only
-                    _info.entropy_curves(
-                        t, strategy=strat, n_sample=None, n_random=cfg.entropy_random,
-                        max_exhaustive=0, seed=cfg.seed, top=1000,
-                    )
-                    for t in tasks
-                    if t.n > 1000
-                ]  # fmt: skip
+                res.tables[f"entropy_curves{suffix}"] = pd.concat(
+                    [c for c, _, _ in out], ignore_index=True
+                )
+                top = [t for _, _, t in out if t is not None]  # the 1,000 best archs only
                 if top:
                     res.tables[f"entropy_curves_top1000{suffix}"] = pd.concat(
                         top, ignore_index=True
                     )
-                res.tables[f"information_gain{suffix}"] = pd.concat(gains, ignore_index=True)
+                res.tables[f"information_gain{suffix}"] = pd.concat(
+                    [g for _, g, _ in out], ignore_index=True
+                )
 
         _timed(res, "information", info, log)
     if "bias" in steps:
 
         def bias() -> None:
-            tabs, deb = [], []
-            for t in iterate(tasks, "bias", progress):
-                b = _bias.bias_table(t)
-                if b.shape[1]:
-                    tabs.append(b.reset_index().assign(task=t.label))
-                    deb.append(_bias.debias_table(t))
+            out = list(iterate(_imap(pool, _bias_job, list(tasks)), "bias", progress))
+            tabs = [b for b, _ in out if b is not None]
+            deb = [d for _, d in out if d is not None and len(d)]
             res.tables["bias"] = pd.concat(tabs, ignore_index=True) if tabs else pd.DataFrame()
-            deb = [d for d in deb if len(d)]
             res.tables["debias"] = pd.concat(deb, ignore_index=True) if deb else pd.DataFrame()
 
         _timed(res, "bias", bias, log)
@@ -267,6 +297,7 @@ def run_analysis(
                         trials=cfg.surrogate_trials,
                         seed=cfg.seed,
                         rounds=cfg.surrogate_rounds,
+                        pool=pool,
                     )
                 )
                 imps.append(
@@ -276,6 +307,7 @@ def run_analysis(
                         trials=cfg.ablation_trials,
                         seed=cfg.seed,
                         rounds=cfg.surrogate_rounds,
+                        pool=pool,
                     ).rename(t.label)
                 )
                 order = _greedy_order(res, t)
@@ -288,6 +320,7 @@ def run_analysis(
                         trials=cfg.ablation_trials,
                         seed=cfg.seed,
                         rounds=cfg.surrogate_rounds,
+                        pool=pool,
                     )
                 )
             if not trials:
