@@ -265,3 +265,31 @@ def test_program_proxies_source_for_searches() -> None:
     np.testing.assert_allclose(got[[0, 2], 0], want, rtol=1e-12)
     with pytest.raises(ZcnasError):
         ProgramProxies(prog, Source())  # a pool program without any reference
+
+
+def test_cli_evolve_over_scores(tmp_path, capsys) -> None:
+    from pathlib import Path
+
+    from zcnas.bench.importers import import_suite_zero
+    from zcnas.bench.store import ScoreStore
+    from zcnas.cli import main
+
+    csv = (
+        Path(__file__).resolve().parents[2]
+        / "shared/data/suite_zero_extra/suite_zero_9x_svhn_scifar100_ninapro.csv"
+    )
+    if not csv.exists():
+        pytest.skip("shared Suite-Zero extra data not present")
+    db = tmp_path / "s.db"
+    with ScoreStore(db) as st:
+        import_suite_zero(st, csv)
+    out = tmp_path / "f.json"
+    argv = ["eznas", "evolve", "--over-scores", "--store", str(db), "--tasks"]
+    argv += ["nasbench201/svhn", "nasbench301/svhn", "--generations", "2", "--population", "20"]
+    assert main([*argv, "--out", str(out), "--seed", "3"]) == 0
+    text = capsys.readouterr().out
+    prog = ScoreProgram.load(out)
+    assert "2 tasks" in text and prog.fitness is not None and prog.reference is not None
+    # neither --stats nor --over-scores: a usage error, not a search
+    assert main(["eznas", "evolve", "--out", str(tmp_path / "g.json")]) != 0
+    assert "needs --stats" in capsys.readouterr().err
