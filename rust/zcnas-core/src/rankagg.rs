@@ -18,7 +18,7 @@
 //! `scores()` equal [`aggregate`] on the current pool exactly.
 
 use crate::error::{CoreError, Result};
-use crate::stats::order_key;
+use crate::stats::{order_key, sort_pairs};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
@@ -151,29 +151,26 @@ impl Spec {
     /// Oriented order keys of one architecture's row (higher key = better).
     fn keys(&self, row: &[f64], row_index: usize, out: &mut Vec<u64>) -> Result<()> {
         out.clear();
-        for (j, (&v, &hib)) in row.iter().zip(&self.higher_is_better).enumerate() {
-            let v = if v.is_nan() {
-                match self.nan_policy {
-                    MissingPolicy::Raise => {
-                        return Err(CoreError::NonFiniteAt {
-                            name: "scores",
-                            row: row_index,
-                            column: j,
-                            value: v,
-                            remedy: "pass nan_policy='lowest' to rank a NaN as the worst \
-                                     value of its proxy",
-                        })
-                    }
-                    MissingPolicy::Lowest => f64::NEG_INFINITY,
-                }
-            } else if hib {
-                v
-            } else {
-                -v
-            };
-            out.push(order_key(v));
+        for (j, &v) in row.iter().enumerate() {
+            if v.is_nan() && self.nan_policy == MissingPolicy::Raise {
+                return Err(nan_error(row_index, j, v));
+            }
+            out.push(self.key(j, v));
         }
         Ok(())
+    }
+
+    /// Oriented order key of value `v` of proxy `j` (a NaN is the lowest value).
+    #[inline]
+    fn key(&self, j: usize, v: f64) -> u64 {
+        let v = if v.is_nan() {
+            f64::NEG_INFINITY
+        } else if self.higher_is_better[j] {
+            v
+        } else {
+            -v
+        };
+        order_key(v)
     }
 
     /// The aggregated score from the average ranks `rank(j)` in a pool of `m`.
@@ -187,6 +184,17 @@ impl Spec {
             Method::Weighted => (0..k).map(|j| self.weights[j] * rank(j)).sum(),
             Method::Majority => f64::NAN,
         }
+    }
+}
+
+/// The error for a NaN score under [`MissingPolicy::Raise`].
+fn nan_error(row: usize, column: usize, value: f64) -> CoreError {
+    CoreError::NonFiniteAt {
+        name: "scores",
+        row,
+        column,
+        value,
+        remedy: "pass nan_policy='lowest' to rank a NaN as the worst value of its proxy",
     }
 }
 
@@ -230,6 +238,14 @@ pub fn aggregate(scores: &[f64], m: usize, spec: &Spec) -> Result<Vec<f64>> {
             reason: format!("has {} values, expected m * k = {m} * {k}", scores.len()),
         });
     }
+    if spec.method != Method::Majority && u32::try_from(2 * m + 1).is_ok() {
+        if spec.nan_policy == MissingPolicy::Raise {
+            if let Some(p) = scores.iter().position(|v| v.is_nan()) {
+                return Err(nan_error(p / k, p % k, scores[p]));
+            }
+        }
+        return Ok(aggregate_ranked(scores, m, spec));
+    }
     let mut keys = Vec::with_capacity(m * k);
     let mut row = Vec::with_capacity(k);
     for i in 0..m {
@@ -260,6 +276,61 @@ pub fn aggregate(scores: &[f64], m: usize, spec: &Spec) -> Result<Vec<f64>> {
         .with_min_len(256)
         .map(|i| spec.combine(m, |j| avg_rank(&cols[j], keys[i * k + j])))
         .collect())
+}
+
+/// The rank-sum methods with every column ranked once: each column is radix-sorted (in
+/// parallel over columns) into twice its average ranks (`lo + 1 + hi`, an integer), and the
+/// non-linear method reads `ln(rank / m)` from a table over the `2m + 1` possible values
+/// instead of taking one logarithm per score. The values are bit-identical to ranking by
+/// binary search and [`Spec::combine`] (same rank, same logarithm, same summation order).
+/// Needs `2m + 1 < 2^32` and the scores checked for NaN under [`MissingPolicy::Raise`].
+fn aggregate_ranked(scores: &[f64], m: usize, spec: &Spec) -> Vec<f64> {
+    let k = spec.k();
+    let twice: Vec<Vec<u32>> = (0..k)
+        .into_par_iter()
+        .map(|j| {
+            let mut items: Vec<(u64, u32)> = (0..m)
+                .map(|i| (spec.key(j, scores[i * k + j]), i as u32))
+                .collect();
+            sort_pairs(&mut items, &mut Vec::new());
+            let mut t = vec![0u32; m];
+            let mut start = 0;
+            while start < m {
+                let mut end = start + 1;
+                while end < m && items[end].0 == items[start].0 {
+                    end += 1;
+                }
+                let r = (start + 1 + end) as u32;
+                for item in &items[start..end] {
+                    t[item.1 as usize] = r;
+                }
+                start = end;
+            }
+            t
+        })
+        .collect();
+    let mf = m as f64;
+    let log_table: Vec<f64> = if spec.method == Method::NonLinear {
+        (0..2 * m + 1)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|t| (t as f64 / 2.0 / mf).ln())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (0..m)
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|i| {
+            let t = |j: usize| twice[j][i] as usize;
+            if spec.method == Method::NonLinear {
+                (0..k).map(|j| log_table[t(j)]).sum()
+            } else {
+                spec.combine(m, |j| t(j) as f64 / 2.0)
+            }
+        })
+        .collect()
 }
 
 /// Rank aggregation over a pool that grows (and may shrink) one architecture at a time, as in
@@ -455,6 +526,61 @@ mod tests {
         )
         .is_err());
         assert!(aggregate(&[1.0; 5], 3, &spec(Method::Linear, 2)).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn radix_ranks_equal_binary_search_ranks(
+            m in 1usize..1500,
+            seed in proptest::prelude::any::<u64>(),
+            levels in 1u64..400,
+            hib in proptest::prelude::any::<[bool; 3]>(),
+        ) {
+            // Tied values, signed zeros and NaN (as the lowest value).
+            let mut s = seed | 1;
+            let scores: Vec<f64> = (0..m * 3)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    match s % 50 {
+                        0 => f64::NAN,
+                        1 => -0.0,
+                        2 => 0.0,
+                        _ => (s % levels) as f64 * 0.37 - 20.0,
+                    }
+                })
+                .collect();
+            for method in [Method::Linear, Method::NonLinear, Method::Borda, Method::Weighted] {
+                let w = (method == Method::Weighted).then(|| vec![0.5, -1.0, 3.0]);
+                let sp = Spec::new(method, hib.to_vec(), w, MissingPolicy::Lowest).unwrap();
+                let got = aggregate(&scores, m, &sp).unwrap();
+                // Reference: binary-search ranks and Spec::combine.
+                let mut inc = IncrementalAggregator::new(sp.clone());
+                for row in scores.chunks(3) {
+                    inc.push(row).unwrap();
+                }
+                proptest::prop_assert_eq!(got, inc.scores().1);
+            }
+        }
+    }
+
+    #[test]
+    fn raise_names_the_first_nan() {
+        let s = [1.0, 2.0, 3.0, f64::NAN, 5.0, f64::NAN];
+        let err = aggregate(&s, 3, &spec(Method::NonLinear, 2)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CoreError::NonFiniteAt {
+                    row: 1,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -117,8 +117,12 @@ fn batch<'py>(
             .into())
         }
     };
-    stats::validate_batch(xs, rows, n, target, policy)?;
     let chunk = (CHUNK_VALUES / n.max(1)).max(1);
+    if rows > chunk || rows == 0 {
+        // Report a bad value anywhere before computing the first chunk (a single chunk is
+        // validated by the core call itself, so the data is scanned once).
+        detached(py, || stats::validate_batch(xs, rows, n, target, policy))?;
+    }
     let mut out = Vec::with_capacity(rows);
     let mut start = 0;
     while start < rows {

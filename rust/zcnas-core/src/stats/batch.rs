@@ -64,13 +64,25 @@ pub fn validate(
     }
     if policy == NanPolicy::Raise {
         let omit = "pass nan_policy='omit' to drop such pairs";
-        check_finite_matrix(x, n, "x", omit)?;
-        match target {
-            BatchTarget::One(_) => check_finite(t, "y")?,
-            BatchTarget::Many(_) => check_finite_matrix(t, n, "y", omit)?,
+        // The scan runs in parallel; the error (first value in row-major order) is built by
+        // the sequential check, only when there is one.
+        if !all_finite(x) {
+            check_finite_matrix(x, n, "x", omit)?;
+        }
+        if !all_finite(t) {
+            match target {
+                BatchTarget::One(_) => check_finite(t, "y")?,
+                BatchTarget::Many(_) => check_finite_matrix(t, n, "y", omit)?,
+            }
         }
     }
     Ok(())
+}
+
+/// Whether every value is finite, scanned in parallel chunks.
+fn all_finite(v: &[f64]) -> bool {
+    v.par_chunks(1 << 15)
+        .all(|c| c.iter().fold(true, |ok, a| ok & a.is_finite()))
 }
 
 /// Apply `per_row` to every (row, target row) pair in parallel. Rows with non-finite values
@@ -91,6 +103,10 @@ fn run_rows<S: Default + Send>(
         .map_init(S::default, |scratch, r| {
             let xr = &x[r * n..(r + 1) * n];
             let tr = target.row(r, n);
+            if policy == NanPolicy::Raise {
+                // `validate` has checked every value.
+                return Ok(per_row(xr, tr, r, scratch));
+            }
             let (xs, ts) = paired(xr, tr, ("x", "y"), policy, 2).map_err(|e| match e {
                 CoreError::TooFewElements { needed, got, .. } => CoreError::RowTooShort {
                     name: "x",

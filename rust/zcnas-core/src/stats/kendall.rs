@@ -1,9 +1,23 @@
-//! Kendall tau-b in O(n log n) (Knight's algorithm: sort, then count discordant pairs as the
-//! inversions of a stable merge sort), with ties handled exactly as `scipy.stats.kendalltau`.
+//! Kendall tau-b in O(n log n) (Knight's algorithm: sort, then count discordant pairs as
+//! inversions), with ties handled exactly as `scipy.stats.kendalltau`.
+//!
+//! Two paths give the same integer pair counts:
+//! * vectors of [`RADIX_MIN`] or more values: both sides are radix-sorted into dense ranks
+//!   ([`super::radix::sort_pairs`]), the pairs are put in (u, v) order by one counting pass,
+//!   and the discordant pairs are the inversions of the v ranks, counted with digit counters
+//!   ([`super::inversions`]) over the side with fewer distinct values;
+//! * shorter vectors (the EZNAS fitness shape, n = 20): a comparison sort of the key pairs
+//!   and a merge-sort inversion count, which has no table set-up cost. This path is also the
+//!   reference of the property tests.
 
+use super::inversions::{bits_for, count_inversions_small, par_count_inversions_small, InvScratch};
+use super::radix::sort_indices;
 use super::{order_key, paired, NanPolicy};
 use crate::error::Result;
 use rayon::slice::ParallelSliceMut;
+
+/// From this length on, tau uses the radix / digit-counter path.
+const RADIX_MIN: usize = 512;
 
 /// Kendall tau-b of `x` and `y`; `NaN` if either side is constant (as scipy).
 ///
@@ -11,8 +25,31 @@ use rayon::slice::ParallelSliceMut;
 /// scipy, so results agree with `scipy.stats.kendalltau(x, y).statistic` to rounding.
 pub fn kendall_tau(x: &[f64], y: &[f64], policy: NanPolicy) -> Result<f64> {
     let (x, y) = paired(x, y, ("x", "y"), policy, 2)?;
-    let mut scratch = Scratch::default();
-    Ok(tau_b_finite(&x, &y, &mut scratch, true))
+    Ok(with_scratch(|s| tau_b_finite(&x, &y, s, true)))
+}
+
+thread_local! {
+    /// Buffers kept between calls on the same thread: a fresh n-sized buffer costs page faults
+    /// on every call (they were about a fifth of a single call at n = 15,625).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Buffers above this many elements are not kept after a call.
+const KEEP_MAX: usize = 1 << 20;
+
+/// Run `f` with this thread's kept [`Scratch`] (fresh buffers if it is already in use, e.g.
+/// by a rayon task that this thread runs while it waits in a join).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            let r = f(&mut s);
+            if s.keys.capacity() > KEEP_MAX || s.pairs.capacity() > KEEP_MAX {
+                *s = Scratch::default();
+            }
+            r
+        }
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 /// Reusable buffers for repeated tau computations (one per rayon worker).
@@ -21,11 +58,122 @@ pub(crate) struct Scratch {
     pairs: Vec<(u64, u64)>,
     keys: Vec<u64>,
     buf: Vec<u64>,
+    sorted: Vec<u64>,
+    tmp: Vec<u64>,
+    /// A second set for ranking y while x is ranked on another thread.
+    keys_y: Vec<u64>,
+    sorted_y: Vec<u64>,
+    tmp_y: Vec<u64>,
+    seq: Vec<u32>,
+    inv: InvScratch,
 }
 
 /// Tau-b of two finite vectors of equal length >= 2; `parallel` lets a long single call use
 /// two rayon tasks (batched calls are parallel over rows instead).
 pub(crate) fn tau_b_finite(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
+    if x.len() >= RADIX_MIN && u32::try_from(x.len()).is_ok() {
+        return tau_b_radix(x, y, s, parallel);
+    }
+    tau_b_merge(x, y, s, parallel)
+}
+
+/// A vector's ascending order and dense ranks (radix path).
+struct Ranked {
+    /// Indices in ascending order of value (ties by index).
+    perm: Vec<u32>,
+    /// Dense 0-based rank at each sorted position (non-decreasing).
+    ranks: Vec<u32>,
+    /// Number of distinct values.
+    distinct: usize,
+    /// Number of tied pairs.
+    ties: u64,
+}
+
+impl Ranked {
+    /// Rank a finite vector shorter than 2^32.
+    fn new(v: &[f64], keys: &mut Vec<u64>, sorted: &mut Vec<u64>, tmp: &mut Vec<u64>) -> Self {
+        keys.clear();
+        keys.extend(v.iter().map(|a| order_key(*a)));
+        let mask = sort_indices(keys, sorted, tmp);
+        let n = keys.len();
+        let mut ranks = Vec::with_capacity(n);
+        let mut perm = Vec::with_capacity(n);
+        let (mut rank, mut run_start, mut ties) = (0u32, 0usize, 0u64);
+        let mut prev = sorted.first().copied().unwrap_or(0);
+        for (k, &c) in sorted.iter().enumerate() {
+            let i = (c & mask) as usize;
+            // Equal keys have equal packed bits: compare the keys only then.
+            let same = (c | mask) == (prev | mask) && keys[i] == keys[(prev & mask) as usize];
+            rank += u32::from(!same);
+            run_start = if same { run_start } else { k };
+            ties += (k - run_start) as u64;
+            ranks.push(rank);
+            perm.push(i as u32);
+            prev = c;
+        }
+        Self {
+            perm,
+            ranks,
+            distinct: if n == 0 { 0 } else { rank as usize + 1 },
+            ties,
+        }
+    }
+
+    /// [`Ranked::new`] with this thread's kept buffers.
+    fn of(v: &[f64]) -> Self {
+        with_scratch(|s| Self::new(v, &mut s.keys, &mut s.sorted, &mut s.tmp))
+    }
+}
+
+/// Radix path of [`tau_b_finite`] (`2^32 > n >= 2`).
+fn tau_b_radix(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
+    let n = x.len();
+    let parallel = parallel && n >= PARALLEL_MIN;
+    let (rx, ry) = if parallel {
+        let (kx, sx, tx) = (&mut s.keys, &mut s.sorted, &mut s.tmp);
+        let (ky, sy, ty) = (&mut s.keys_y, &mut s.sorted_y, &mut s.tmp_y);
+        rayon::join(|| Ranked::new(x, kx, sx, tx), || Ranked::new(y, ky, sy, ty))
+    } else {
+        let rx = Ranked::new(x, &mut s.keys, &mut s.sorted, &mut s.tmp);
+        (rx, Ranked::new(y, &mut s.keys, &mut s.sorted, &mut s.tmp))
+    };
+    // Count inversions over the side v with fewer distinct values (fewer digit levels): put
+    // the pairs in (u, v) order by a stable counting pass over v's sorted order into u's
+    // rank buckets, then read v's ranks in that order.
+    let (u, v) = if rx.distinct <= ry.distinct {
+        (&ry, &rx)
+    } else {
+        (&rx, &ry)
+    };
+    let mut u_of = vec![0u32; n];
+    for (&i, &r) in u.perm.iter().zip(&u.ranks) {
+        u_of[i as usize] = r;
+    }
+    let mut next = vec![0u32; u.distinct];
+    for (k, &r) in u.ranks.iter().enumerate().rev() {
+        next[r as usize] = k as u32;
+    }
+    s.seq.clear();
+    s.seq.resize(n, 0);
+    for (&i, &r) in v.perm.iter().zip(&v.ranks) {
+        let b = &mut next[u_of[i as usize] as usize];
+        s.seq[*b as usize] = r;
+        *b += 1;
+    }
+    // Position k of the sequence lies in u's bucket u.ranks[k]: joint ties are the runs of
+    // equal (u rank, v rank).
+    let joint = tie_pairs(u.ranks.iter().zip(&s.seq));
+    let bits = bits_for(v.distinct);
+    let dis = if parallel {
+        par_count_inversions_small(&s.seq, bits, v.distinct)
+    } else {
+        count_inversions_small(&s.seq, bits, &mut s.inv)
+    };
+    finish(n, rx.ties, ry.ties, joint, dis)
+}
+
+/// Merge-sort path of [`tau_b_finite`].
+fn tau_b_merge(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
     let parallel = parallel && x.len() >= PARALLEL_MIN;
     let n = x.len();
     s.pairs.clear();
@@ -184,80 +332,90 @@ fn par_count_inversions(a: &mut [u64], buf: &mut Vec<u64>) -> u64 {
 
 /// A target vector prepared once for Kendall tau against many score vectors.
 ///
-/// The target's sort order and tie groups are computed once; each score vector then costs a
-/// gather, small sorts inside the target's tie groups and one merge sort. `tau(scores)` equals
-/// `kendall_tau(scores, target)` (scores as `x`, target as `y`).
+/// The target's sort order, dense ranks and ties are computed once; each score vector then
+/// costs one radix sort of (score key, target rank) pairs laid out in the target's order
+/// (stable, so the result is in (score, target) order), a scan for ties, and an inversion
+/// count of the target ranks. `tau(scores)` equals `kendall_tau(scores, target)` (scores as
+/// `x`, target as `y`).
 pub struct KendallPrepared {
-    perm: Vec<usize>,
-    groups: Vec<(usize, usize)>,
-    target_ties: u64,
+    inner: Prepared,
+}
+
+enum Prepared {
+    Ranked {
+        target: Ranked,
+        bits: u32,
+    },
+    /// Shorter than [`RADIX_MIN`] or too long for 32-bit indices: the pair path per call.
+    Plain(Vec<f64>),
 }
 
 impl KendallPrepared {
     /// Prepare a finite target of length >= 2.
     pub fn new(target: &[f64]) -> Self {
-        let mut keyed: Vec<(u64, usize)> = target
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (order_key(*v), i))
-            .collect();
-        keyed.sort_unstable();
-        let mut groups = Vec::new();
-        let mut start = 0;
-        while start < keyed.len() {
-            let mut end = start + 1;
-            while end < keyed.len() && keyed[end].0 == keyed[start].0 {
-                end += 1;
-            }
-            if end - start > 1 {
-                groups.push((start, end));
-            }
-            start = end;
-        }
-        let target_ties = groups
-            .iter()
-            .map(|&(s, e)| {
-                let c = (e - s) as u64;
-                c * (c - 1) / 2
-            })
-            .sum();
-        Self {
-            perm: keyed.into_iter().map(|(_, i)| i).collect(),
-            groups,
-            target_ties,
-        }
+        let inner = if target.len() >= RADIX_MIN && u32::try_from(target.len()).is_ok() {
+            let target = Ranked::of(target);
+            let bits = bits_for(target.distinct);
+            Prepared::Ranked { target, bits }
+        } else {
+            Prepared::Plain(target.to_vec())
+        };
+        Self { inner }
     }
 
     /// Length of the target.
     pub fn len(&self) -> usize {
-        self.perm.len()
+        match &self.inner {
+            Prepared::Ranked { target, .. } => target.perm.len(),
+            Prepared::Plain(t) => t.len(),
+        }
     }
 
     /// Whether the target is empty.
     pub fn is_empty(&self) -> bool {
-        self.perm.is_empty()
+        self.len() == 0
     }
 
     /// Tau-b of finite `scores` (same length as the target) against the target.
     pub(crate) fn tau(&self, scores: &[f64], s: &mut Scratch) -> f64 {
+        let (target, bits) = match &self.inner {
+            Prepared::Ranked { target, bits } => (target, *bits),
+            Prepared::Plain(t) => return tau_b_finite(scores, t, s, false),
+        };
+        let n = target.perm.len();
+        // Score keys in the target's order: sorting their positions by (key, position) puts
+        // the pairs in (score, target) order, since target ranks grow with the position.
         s.keys.clear();
         s.keys
-            .extend(self.perm.iter().map(|&i| order_key(scores[i])));
-        let mut joint: u64 = 0;
-        for &(a, b) in &self.groups {
-            let g = &mut s.keys[a..b];
-            g.sort_unstable();
-            joint += tie_pairs(g.iter().copied());
+            .extend(target.perm.iter().map(|&i| order_key(scores[i as usize])));
+        let mask = sort_indices(&s.keys, &mut s.sorted, &mut s.tmp);
+        let (mut x_start, mut j_start) = (0usize, 0usize);
+        let (mut score_ties, mut joint) = (0u64, 0u64);
+        s.seq.clear();
+        let mut prev = s.sorted[0];
+        for (k, &c) in s.sorted.iter().enumerate() {
+            let pos = (c & mask) as usize;
+            let r = target.ranks[pos];
+            // Equal keys have equal packed bits: compare the keys only then.
+            let same_x =
+                (c | mask) == (prev | mask) && s.keys[pos] == s.keys[(prev & mask) as usize];
+            let same_joint = same_x && target.ranks[(prev & mask) as usize] == r;
+            x_start = if same_x { x_start } else { k };
+            j_start = if same_joint { j_start } else { k };
+            score_ties += (k - x_start) as u64;
+            joint += (k - j_start) as u64;
+            s.seq.push(r);
+            prev = c;
         }
-        let dis = count_inversions(&mut s.keys, &mut s.buf);
-        let score_ties = tie_pairs(s.keys.iter().copied());
-        finish(self.perm.len(), score_ties, self.target_ties, joint, dis)
+        let dis = count_inversions_small(&s.seq, bits, &mut s.inv);
+        finish(n, score_ties, target.ties, joint, dis)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn brute(x: &[f64], y: &[f64]) -> f64 {
         let n = x.len();
@@ -317,6 +475,71 @@ mod tests {
                 .unwrap()
                 .is_nan()
         );
+    }
+
+    /// Values with many ties (`levels` distinct) or none (`levels == 0`), from a seed.
+    fn sample(n: usize, seed: u64, levels: u64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                if levels == 0 {
+                    (s >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0
+                } else {
+                    (s % levels) as f64 - 2.0
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn radix_path_equals_merge_path_and_brute_force(
+            n in 512usize..1400,
+            sx in any::<u64>(),
+            sy in any::<u64>(),
+            lx in prop_oneof![Just(0u64), 1u64..6, 6u64..3000],
+            ly in prop_oneof![Just(0u64), 1u64..6, 6u64..3000],
+            signed_zero in any::<bool>(),
+        ) {
+            let mut x = sample(n, sx, lx);
+            let y = sample(n, sy, ly);
+            if signed_zero {
+                // -0.0 and 0.0 tie, as in numpy.
+                for (i, v) in x.iter_mut().enumerate().take(40) {
+                    *v = if i % 2 == 0 { 0.0 } else { -0.0 };
+                }
+            }
+            let mut s = Scratch::default();
+            let merge = tau_b_merge(&x, &y, &mut s, false);
+            let serial = tau_b_radix(&x, &y, &mut s, false);
+            let par = tau_b_radix(&x, &y, &mut s, true);
+            let prep = KendallPrepared::new(&y).tau(&x, &mut s);
+            let b = brute(&x, &y);
+            if b.is_nan() {
+                prop_assert!(merge.is_nan() && serial.is_nan() && par.is_nan() && prep.is_nan());
+            } else {
+                prop_assert_eq!(serial, merge);
+                prop_assert_eq!(par, merge);
+                prop_assert_eq!(prep, merge);
+                prop_assert!((merge - b).abs() < 1e-12, "{} vs {}", merge, b);
+            }
+        }
+    }
+
+    #[test]
+    fn long_parallel_radix_equals_merge() {
+        for (lx, ly) in [(0, 0), (7, 0), (300, 5000), (2, 3)] {
+            let x = sample(20_000, 3, lx);
+            let y = sample(20_000, 4, ly);
+            let mut s = Scratch::default();
+            let want = tau_b_merge(&x, &y, &mut s, false);
+            assert_eq!(tau_b_finite(&x, &y, &mut s, true), want);
+            assert_eq!(KendallPrepared::new(&y).tau(&x, &mut s), want);
+        }
     }
 
     #[test]

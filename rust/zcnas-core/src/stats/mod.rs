@@ -8,6 +8,7 @@
 
 mod batch;
 mod corr;
+mod inversions;
 mod kendall;
 mod radix;
 mod rank;
@@ -18,6 +19,7 @@ pub use batch::{
 };
 pub use corr::{pearson, spearman};
 pub use kendall::{kendall_tau, KendallPrepared};
+pub(crate) use radix::sort_pairs;
 pub use rank::{rankdata, rankdata_into, RankScratch};
 pub use topk::{kendall_tau_top, top_k_indices, top_k_precision};
 

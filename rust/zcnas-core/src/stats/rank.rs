@@ -51,7 +51,7 @@ pub fn rankdata_into(x: &[f64], out: &mut [f64], scratch: &mut RankScratch) {
     items.clear();
     items.extend(keyed.map(|(k, i)| (k, i as u32)));
     if items.len() >= RADIX_MIN {
-        super::radix::radix_sort(items, &mut scratch.tmp);
+        super::radix::sort_pairs(items, &mut scratch.tmp);
     } else {
         items.sort_unstable();
     }
