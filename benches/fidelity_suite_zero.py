@@ -1,7 +1,14 @@
 """Fidelity of zcnas's Suite-Zero proxies on NAS-Bench-101 and NAS-Bench-301 (live networks).
 
 Run: ``.venv/bin/python benches/fidelity_suite_zero.py --space nb101|nb301 [--n 100] [--seed 0]
-[--batch 32] [--out f.json]``.
+[--batch 32] [--store f.db] [--out f.json]``.
+
+With ``--store`` every architecture's scores are written to a :class:`zcnas.bench.ScoreStore`
+as soon as they are computed (space/task keys as the Suite-Zero importer's, flavor
+``naslib/fidelity-n<n>-seed<seed>-batch<batch>``: the batch drawn depends on ``n``), and
+architectures already stored are read back instead of recomputed: an interrupted run resumes
+where it stopped. ``--report-only`` builds the report from what the store holds (fewer than
+``n`` rows if the run is unfinished).
 
 1. Draw ``n`` rows (fixed seed) of Suite-Zero's ``naslib_zc_nasbench101_500.csv`` or
    ``naslib_zc_nasbench301_725.csv``; build each network live (:func:`zcnas.spaces.nb101.build`,
@@ -28,6 +35,7 @@ import numpy as np
 import torch
 
 from zcnas import proxies, stats
+from zcnas.bench import ScoreStore
 from zcnas.datasets import CIFAR_MEAN, CIFAR_STD
 from zcnas.spaces import nb101, nb301
 
@@ -53,6 +61,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--store", default=None, help="score store: resume, and save as computed")
+    ap.add_argument("--report-only", action="store_true", help="report what --store holds")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with open(DATA / "suite_zero" / FILES[args.space]) as f:
@@ -65,17 +75,54 @@ def main() -> None:
     truth = np.array([float(rows[i]["val_accuracy"]) for i in pick])
     ref = np.array([[float(rows[i][p]) for p in names] for i in pick])
     ours = np.full_like(ref, np.nan)
+    store = ScoreStore(args.store) if args.store else None
+    space_key = {"nb101": "nasbench101", "nb301": "nasbench301"}[args.space]
+    flavor = f"naslib/fidelity-n{args.n}-seed{args.seed}-batch{args.batch}"
     t0 = time.perf_counter()
+    n_new = 0
     for k, i in enumerate(pick):
+        arch = rows[i]["arch"]
+        if store is not None and not store.missing(
+            space_key, "cifar10", [arch], names, flavor=flavor
+        ):
+            ours[k] = [store.get(space_key, "cifar10", arch, p, flavor=flavor).score for p in names]
+            continue
+        if args.report_only:
+            continue
         torch.manual_seed(int(i))
-        model = BUILD[args.space](rows[i]["arch"])
+        model = BUILD[args.space](arch)
+        t1 = time.perf_counter()
         s = proxies.score(model, x, y, proxies=names, flavor="naslib", seed=args.seed)
+        dt = time.perf_counter() - t1
         ours[k] = [s[p] for p in names]
+        n_new += 1
+        if store is not None:
+            store.put_many(
+                {
+                    "space": space_key,
+                    "task": "cifar10",
+                    "arch": arch,
+                    "proxy": p,
+                    "score": float(s[p]),
+                    "flavor": flavor,
+                    "time_s": dt,
+                    "batch_size": args.batch,
+                    "seed": args.seed,
+                    "input_kind": "cifar10-test-jpeg",
+                    "dtype": "float32",
+                    "source": f"benches/fidelity_suite_zero.py row {i}",
+                }
+                for p in names
+            )
         print(f"{k + 1}/{len(pick)} {time.perf_counter() - t0:.0f} s", flush=True)
     wall = time.perf_counter() - t0
+    done = ~np.isnan(ours).all(axis=1)
+    ours, ref, truth = ours[done], ref[done], truth[done]
     report = {
         "space": args.space,
-        "n": len(pick),
+        "n": int(done.sum()),
+        "n_requested": len(pick),
+        "n_computed_this_run": n_new,
         "seed": args.seed,
         "batch": args.batch,
         "seconds": round(wall, 1),
@@ -88,7 +135,7 @@ def main() -> None:
         t_r = stats.kendall_tau(ref[:, j], truth, nan_policy="omit")
         report["proxies"][p] = {"spearman": rho, "tau_zcnas": t_o, "tau_suite_zero": t_r}
         print(f"{p:10s} {rho:18.3f} {t_o:10.3f} {t_r:10.3f} {abs(t_o - t_r):.3f}")
-    print(f"wall {wall:.0f} s ({wall / len(pick):.1f} s/arch)")
+    print(f"{int(done.sum())}/{len(pick)} rows; wall {wall:.0f} s for {n_new} computed")
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))
 

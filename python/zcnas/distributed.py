@@ -56,8 +56,29 @@ _OK, _ERROR, _DIED = "ok", "error", "died"
 _READY = "ready"  # first message of a local worker, once set up
 
 
-def all_archs(space: str) -> list[int]:
-    """Every architecture of ``space`` (``nb201``: 15,625 indices; ``macro``: 6,561)."""
+def all_archs(space: str) -> list[Any]:
+    """Every architecture of ``space`` that ``zcnas score --all`` scores.
+
+    * ``nb201``: the 15,625 cell indices; ``macro``: the 6,561 NAS-Bench-Macro indices.
+    * ``tnb101-micro`` / ``tnb101-macro``: the 4,096 micro cells / 3,256 macro networks of
+      TransNAS-Bench-101 (:func:`zcnas.spaces.tnb101.all_archs`, code tuples).
+    * ``darts``: the 725 NB301 genotypes NAS-Bench-Suite-Zero scored
+      (``naslib_zc_nasbench301_725.csv``), as NASLib's encoding text (the store key).
+    * ``nb101``: the 500 NAS-Bench-101 cells NAS-Bench-Suite-Zero scored
+      (``naslib_zc_nasbench101_500.csv``; 292 distinct graphs up to isomorphism), as NASLib's
+      flattened encoding text. The full space (423,624 graphs) is not enumerated: "all" means
+      the architectures that have stored Suite-Zero values and validation accuracies.
+
+    The NB101 / NB301 lists are packaged (``zcnas/data/suite_zero_archs.npz``, copied from
+    the Suite-Zero CSVs in file order); their texts are exactly the store keys of
+    :func:`zcnas.bench.import_suite_zero`, so live and imported scores line up.
+
+    Raises:
+        ZcnasError: an unknown space.
+
+    >>> [len(all_archs(s)) for s in ("nb101", "darts", "tnb101-micro", "tnb101-macro")]
+    [500, 725, 4096, 3256]
+    """
     if space == "nb201":
         from zcnas.spaces.nb201 import NUM_ARCHS
 
@@ -66,7 +87,19 @@ def all_archs(space: str) -> list[int]:
         from zcnas.spaces import macro
 
         return list(range(len(macro.load_macro())))
-    raise ZcnasError(f"unknown space {space!r}; expected 'nb201' or 'macro'")
+    if space in ("tnb101-micro", "tnb101-macro"):
+        from zcnas.spaces import tnb101
+
+        return list(tnb101.all_archs(space.split("-")[1]))
+    if space in ("nb101", "darts"):
+        from zcnas._tables import load_npz
+
+        table = load_npz("suite_zero_archs.npz")
+        return [str(a) for a in table["nasbench101" if space == "nb101" else "nasbench301"]]
+    raise ZcnasError(
+        f"unknown space {space!r}; expected one of 'nb201', 'macro', 'nb101', 'darts', "
+        "'tnb101-micro', 'tnb101-macro'"
+    )
 
 
 def _worker_setup(threads: int) -> None:
@@ -539,7 +572,9 @@ def score_distributed(
     networks, seeds, minibatch and provenance); see the module docstring for the guarantees.
 
     Args:
-        space: ``nb201`` or ``macro``.
+        space: ``nb201``, ``macro``, ``nb101``, ``darts`` (NASLib's NB301 network),
+            ``tnb101-micro`` or ``tnb101-macro`` (``dataset`` is then the TNB101 task); the
+            store's space key is NAS-Bench-Suite-Zero's (:data:`zcnas.scoring.SPACE_KEYS`).
         archs: architectures in any encoding (duplicates are scored once).
         proxy_names: registered proxy names (all higher = better).
         store: a :class:`~zcnas.bench.ScoreStore` (required: it is how a run resumes).

@@ -93,7 +93,7 @@ def _copy(m: Any, memo: dict[int, Any]) -> Any:
             )
         elif _atomic(v):
             state[k] = v
-        elif not v and type(v) in (dict, OrderedDict, set, list):
+        elif type(v) in (dict, OrderedDict, set, list) and not v:  # not v: arrays are ambiguous
             state[k] = type(v)()
         else:
             state[k] = copy.deepcopy(v, memo)

@@ -33,7 +33,6 @@ sums are taken in float64.
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from torch import nn
 
 from zcnas import kernels
 from zcnas.proxies import passes
+from zcnas.proxies._copy import module_copy
 from zcnas.proxies.base import PassContext, Proxy, register
 
 _FORESIGHT = ("naslib", "foresight")
@@ -258,43 +258,64 @@ def count_flops_naslib(
 ) -> float:
     """Millions of FLOPs of one forward on ``input_shape`` (batch 1), counted by forward hooks
     with charges that reproduce NAS-Bench-Suite-Zero's tensorwatch numbers on NAS-Bench-201
-    (checked against the embedded table for CIFAR-10 and ImageNet16-120):
+    (checked against the embedded table for CIFAR-10 and ImageNet16-120) and on
+    TransNAS-Bench-101 (the ``flops`` column of its Suite-Zero CSVs, every row of all seven
+    tasks, micro and macro, ``tests/spaces/test_tnb101_flops.py``):
 
-    * Conv2d: ``out.numel() * in_channels/groups * kh * kw``; Linear: ``out.numel() * in``
-      (biases not charged);
-    * BatchNorm: 2 per input element if affine, else 1; ReLU: 1 per input element;
+    * Conv2d: ``out.numel() * in_channels/groups * kh * kw``, plus ``out.numel()`` when the
+      conv has a bias; Linear: ``out.numel() * in`` (its bias not charged);
+    * BatchNorm: 2 per input element if affine, else 1; ReLU and LeakyReLU: 1 per input
+      element;
     * AvgPool2d/MaxPool2d: kernel area per output element;
     * AdaptiveAvgPool2d: ``in.numel() + out.numel() * (kh + kw + 1)``, ``kh = H_in // H_out``
       (fitted to the table, not derived);
-    * everything else (additions, ``x * 0``, identity): 0.
+    * everything else (ConvTranspose2d, Tanh, additions, ``x * 0``, identity): 0.
+    * Each module is charged once, for its last call (tensorwatch keeps one row per module):
+      a module applied several times per forward (TransNAS's jigsaw encoder on its 9 tiles, a
+      ReLU reused in a block) counts as one call.
 
-    ``macs_only`` counts Conv2d/Linear only. Runs on a deep copy in eval mode under no_grad,
-    on zeros of ``input_shape``, or on ``call`` (a :class:`~zcnas.proxies.model_io.ModelInputs`
-    of one sample, for models with several or integer inputs; ``input_shape`` then unused).
+    The conv-bias, LeakyReLU, once-per-module and uncharged-ConvTranspose2d/Tanh rules are
+    what makes the TransNAS-Bench-101 decoders (segmentsemantic, autoencoder, normal) and the
+    jigsaw network equal the CSVs; NB201 has no conv bias, no LeakyReLU and no reuse.
+
+    ``macs_only`` counts Conv2d/Linear multiply-accumulates only, at every call. Runs on a
+    deep copy in eval mode under no_grad, on zeros of ``input_shape``, or on ``call`` (a
+    :class:`~zcnas.proxies.model_io.ModelInputs` of one sample, for models with several or
+    integer inputs; ``input_shape`` then unused).
     """
-    m = copy.deepcopy(model).eval()
+    m = module_copy(model).eval()
     total = [0]
+    per_module: dict[int, int] = {}  # id(module) -> charge of its last call
 
     def hook(mod: nn.Module, inp, out) -> None:
         x = inp[0] if inp else None
+        charge = 0
         if isinstance(mod, nn.Conv2d):
             kh, kw = mod.kernel_size
-            total[0] += out.numel() * (mod.in_channels // mod.groups) * kh * kw
+            charge = out.numel() * (mod.in_channels // mod.groups) * kh * kw
+            if mod.bias is not None and not macs_only:
+                charge += out.numel()
         elif isinstance(mod, nn.Linear):
-            total[0] += out.numel() * mod.in_features
+            charge = out.numel() * mod.in_features
         elif macs_only or x is None:
             return
         elif isinstance(mod, passes._BN_TYPES):
-            total[0] += x.numel() * (2 if mod.affine else 1)
-        elif isinstance(mod, nn.ReLU):
-            total[0] += x.numel()
+            charge = x.numel() * (2 if mod.affine else 1)
+        elif isinstance(mod, (nn.ReLU, nn.LeakyReLU)):
+            charge = x.numel()
         elif isinstance(mod, (nn.AvgPool2d, nn.MaxPool2d)):
             kh, kw = _pair(mod.kernel_size)
-            total[0] += out.numel() * kh * kw
+            charge = out.numel() * kh * kw
         elif isinstance(mod, nn.AdaptiveAvgPool2d):
             kh = x.shape[-2] // max(1, out.shape[-2])
             kw = x.shape[-1] // max(1, out.shape[-1])
-            total[0] += x.numel() + out.numel() * (kh + kw + 1)
+            charge = x.numel() + out.numel() * (kh + kw + 1)
+        else:
+            return
+        if macs_only:
+            total[0] += charge
+        else:
+            per_module[id(mod)] = charge
 
     handles = [mod.register_forward_hook(hook) for mod in m.modules()]
     param = next(m.parameters(), None)
@@ -308,7 +329,7 @@ def count_flops_naslib(
     finally:
         for h in handles:
             h.remove()
-    return total[0] / 1e6
+    return (total[0] + sum(per_module.values())) / 1e6
 
 
 def flops_of(ctx: PassContext, *, macs_only: bool = False) -> float:

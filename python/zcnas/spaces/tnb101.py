@@ -25,9 +25,13 @@ channels, tanh); TransNAS's spectral-norm discriminator is a training component 
 not built (Suite-Zero's ``params`` do not count it). The decoders' sizes follow the encoder's
 nominal output for a 224x224 input, as TransNAS computes them (``feature_dim = input // 4``,
 then halved per stride stage). Parameter counts equal the Suite-Zero CSVs' ``params`` column
-(``tests/spaces/test_tnb101.py``). FLOPs are not matched: Conv/Linear multiply-accumulates at
-256x256 inputs come within 0.1-2 % of the ``flops`` column (NASLib's counter also charges BN,
-ReLU and pooling, as for NB201), and the jigsaw tile size behind NASLib's number is unknown.
+(``tests/spaces/test_tnb101.py``). FLOPs equal the CSVs' ``flops`` column too
+(:func:`naslib_flops`): NASLib's tensorwatch count (:func:`zcnas.proxies.naslib.count_flops_naslib`,
+the same charges as on NB201 plus conv biases and LeakyReLU, ConvTranspose2d and Tanh
+uncharged, every module charged once) of one 256x256 input; for jigsaw, of one 64x64 tile
+through the encoder (its 9 calls count once) plus the classifier on the 9 concatenated
+features (``benches/tnb101_flops.py`` checks every row; ``tests/spaces/test_tnb101_flops.py`` a
+sample).
 
 **Inputs.** No Taskonomy images exist offline: zcnas scores these networks on inputs of the
 right shape (CIFAR images resized, or Gaussian noise), so values differ from the stored ones.
@@ -62,6 +66,8 @@ __all__ = [
     "macro_to_str",
     "micro_from_naslib",
     "micro_to_str",
+    "naslib_flops",
+    "naslib_flops_side",
     "naslib_key",
     "output_shape",
     "sample",
@@ -197,6 +203,42 @@ def sample(space: str, n: int, rng: Any = None, *, replace: bool = False) -> lis
         raise ZcnasError(f"cannot draw {n} distinct TNB101-{space} architectures from {len(pop)}")
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return [pop[int(i)] for i in gen.choice(len(pop), size=int(n), replace=replace)]
+
+
+#: Input side of NASLib's FLOPs count (Taskonomy images, 256x256); jigsaw tiles are 64x64.
+NASLIB_FLOPS_SIDE = 256
+_JIGSAW_TILE = 64
+
+
+def naslib_flops_side(task: str) -> int:
+    """Side of the square input behind the Suite-Zero ``flops`` column for ``task``: 256, or 64
+    (one jigsaw tile)."""
+    return _JIGSAW_TILE if _check_task(task) == "jigsaw" else NASLIB_FLOPS_SIDE
+
+
+def naslib_flops(arch: Any, task: str, space: str = "micro", *, device: Any = None) -> float:
+    """Millions of FLOPs of the task network as NAS-Bench-Suite-Zero's ``flops`` column counts
+    them (NASLib's tensorwatch charges, :func:`zcnas.proxies.naslib.count_flops_naslib`) on one
+    ``(1, 3, 256, 256)`` input (jigsaw: ``(1, 27, 64, 64)``, 9 tiles; the encoder's 9 calls
+    count once, as in the CSV). Equal to the CSVs' column for every row
+    (``benches/tnb101_flops.py``).
+
+    Args:
+        arch, task, space: as in :func:`build`.
+        device: where to build the network (``"meta"``: shapes only, fastest).
+
+    Raises:
+        ZcnasError: unknown space or task, or an invalid architecture.
+    """
+    import torch
+
+    from zcnas.proxies.naslib import count_flops_naslib
+
+    side = naslib_flops_side(task)
+    with torch.device(device or "cpu"):
+        model = build(arch, task, space)
+    shape = (1, 27, side, side) if task == "jigsaw" else (1, 3, side, side)
+    return count_flops_naslib(model, shape)
 
 
 def _check_task(task: str) -> str:
