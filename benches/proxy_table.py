@@ -1,0 +1,339 @@
+"""Every proxy vs ground truth on every space: runs ``zcnas score --store``, builds the table,
+and exports / imports the scored values so that a later session resumes.
+
+Run (from the repository root)::
+
+    .venv/bin/python benches/proxy_table.py run macro [nb101 nb301 ...]  # resumable, in order
+    .venv/bin/python benches/proxy_table.py table   # from the stores
+    .venv/bin/python benches/proxy_table.py export  # -> benches/results/proxy_table_scores.csv.gz
+    .venv/bin/python benches/proxy_table.py import  # that file -> the stores (then run resumes)
+
+Columns (``COLUMNS``): each is one ``zcnas score`` call with a fixed seed and sample, streaming
+into its own store under ``--store-dir`` (default ``$ZCNAS_STORES`` or ``/work/stores``):
+
+* ``nb201-cifar10`` / ``nb201-cifar100``: 1,000 NB201 cells sampled with seed 0, the packaged
+  real images (30 CIFAR-10 / 25 CIFAR-100), ground truth the embedded test accuracy.
+  ``nb201-cifar10`` reads the store ``nb201_cifar10_live.db`` (same command).
+* ``macro``: 500 NAS-Bench-Macro networks (seed 0), embedded mean test accuracy.
+* ``nb101``: ``--all`` (the 500 Suite-Zero cells), ground truth Suite-Zero's ``val_accuracy``
+  (imported from its CSV into the same store).
+* ``nb301``: ``--space darts --all`` (the 725 Suite-Zero NB301 genotypes, NASLib's C=32 8-cell
+  network), Suite-Zero's ``val_accuracy``.
+* ``darts1000``: the 1,000 genotypes of ``darts/darts_1000_cifar10.csv`` on the same NB301
+  network, ground truth its ``cifar10_valid`` (written into the store by this script).
+  **Blocked today**: genotypes with ``none`` edges have no NB301 key (``COLUMNS[...]["blocked"]``).
+
+NB201 on ImageNet16-120 is not a column: ``zcnas score`` scores NB201 on CIFAR-10/100 only (no
+ImageNet16-120 images are packaged).
+
+Every run uses every registered proxy that applies (``zcnas score``'s default), seed 0,
+``--workers 1``, under ``nice -n 19``. The table is Spearman(score, ground truth) per cell with
+its ``n`` (architectures with a finite score and ground truth; ``-1e8`` and -inf are NaN-free
+values and are kept, as ``zcnas analyze`` does), and says which columns are incomplete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("ZCNAS_SHARED", ROOT.parent / "shared")) / "data"
+STORES = Path(os.environ.get("ZCNAS_STORES", "/work/stores"))
+EXPORT = ROOT / "benches" / "results" / "proxy_table_scores.csv.gz"
+
+#: column -> (store file, space key, task, zcnas score arguments, archs expected, truth metric)
+COLUMNS: dict[str, dict] = {
+    "nb201-cifar10": {
+        "store": "nb201_cifar10_live.db",
+        "space": "nasbench201",
+        "task": "cifar10",
+        "args": ["--space", "nb201", "--sample", "1000", "--dataset", "cifar10"],
+        "n": 1000,
+        "metric": "test_accuracy",
+    },
+    "nb201-cifar100": {
+        "store": "proxy_table_nb201_cifar100.db",
+        "space": "nasbench201",
+        "task": "cifar100",
+        "args": ["--space", "nb201", "--sample", "1000", "--dataset", "cifar100"],
+        "n": 1000,
+        "metric": "test_accuracy",
+    },
+    "macro": {
+        "store": "proxy_table_macro.db",
+        "space": "nasbench_macro",
+        "task": "cifar10",
+        "args": ["--space", "macro", "--sample", "500"],
+        "n": 500,
+        "metric": "test_accuracy",
+    },
+    "nb101": {
+        "store": "proxy_table_nb101.db",
+        "space": "nasbench101",
+        "task": "cifar10",
+        "args": ["--space", "nb101", "--all"],
+        "n": 500,
+        "metric": "val_accuracy",
+        "import": "naslib_zc_nasbench101_500.csv",
+    },
+    "nb301": {
+        "store": "proxy_table_nb301.db",
+        "space": "nasbench301",
+        "task": "cifar10",
+        "args": ["--space", "darts", "--all"],
+        "n": 725,
+        "metric": "val_accuracy",
+        "import": "naslib_zc_nasbench301_725.csv",
+    },
+    "darts1000": {
+        "store": "proxy_table_darts1000.db",
+        "space": "nasbench301",
+        "task": "cifar10",
+        "args": ["--space", "darts"],  # + --arch for each genotype
+        "n": 1000,
+        "metric": "cifar10_valid",
+        "blocked": "644 of its genotypes have 'none' edges, which NASLib's NB301 encoding (the "
+        "store key of `zcnas score --space darts`) cannot hold; needs a DARTS space keyed by "
+        "genotype text",
+    },
+}
+
+#: Published Spearman correlations (whole space unless said), from the sources in the repo's
+#: notes: MeCo (Jiang et al., NeurIPS 2023), SWAP (Peng et al., ICLR 2024: its repository's
+#: DARTS-1000 protocol, C=3 network).
+PAPER = {
+    ("meco", "nb201-cifar10"): 0.89,
+    ("meco", "nb201-cifar100"): 0.88,
+    ("swap", "darts1000"): 0.93,
+}
+
+
+def _darts1000() -> list[tuple[str, float]]:
+    with open(DATA / "darts" / "darts_1000_cifar10.csv") as f:
+        return [(r["genotype"], float(r["cifar10_valid"])) for r in csv.DictReader(f)]
+
+
+def _prepare(name: str, col: dict) -> list[str]:
+    """Ground truth into the store where ``zcnas score`` does not write it; extra arguments."""
+    from zcnas.bench import ScoreStore, import_suite_zero
+
+    path = STORES / col["store"]
+    extra: list[str] = []
+    with ScoreStore(path) as st:
+        if "import" in col and col["metric"] not in _metrics(st, col):
+            import_suite_zero(st, DATA / "suite_zero" / col["import"])
+        if name == "darts1000":
+            from zcnas.spaces import nb301
+
+            rows = _darts1000()
+            if col["metric"] not in _metrics(st, col):
+                st.put_ground_truth_many(
+                    {
+                        "space": col["space"],
+                        "task": col["task"],
+                        "arch": nb301.key(g),
+                        "metric": col["metric"],
+                        "value": v,
+                        "source": "darts/darts_1000_cifar10.csv",
+                    }
+                    for g, v in rows
+                )
+            for g, _ in rows:
+                extra += ["--arch", g]
+    return extra
+
+
+def _metrics(st, col: dict) -> list[str]:
+    try:
+        return st.metrics(col["space"], col["task"])
+    except Exception:  # the task is not in the store yet
+        return []
+
+
+def run(names: list[str], workers: int) -> None:
+    STORES.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        col = COLUMNS[name]
+        if "blocked" in col:
+            print(f"[{name}] not run: {col['blocked']}", flush=True)
+            continue
+        extra = _prepare(name, col)
+        cmd = ["nice", "-n", "19", sys.executable, "-m", "zcnas.cli", "score", *col["args"]]
+        cmd += [*extra, "--seed", "0", "--store", str(STORES / col["store"])]
+        cmd += ["--workers", str(workers)]
+        print(f"[{name}] {' '.join(cmd[:12])} ...", flush=True)
+        subprocess.run(cmd, check=False)
+
+
+def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[str, int]]:
+    """(proxies, (proxy, column) -> (Spearman, n), column -> architectures with scores)."""
+    from zcnas import stats
+    from zcnas.bench import ScoreStore
+
+    cells: dict[tuple[str, str], tuple[float, int]] = {}
+    n_archs: dict[str, int] = {}
+    proxies: set[str] = set()
+    for name, col in COLUMNS.items():
+        path = STORES / col["store"]
+        if not path.exists():
+            continue
+        with ScoreStore(path, mode="r") as st:
+            try:
+                df = st.query(col["space"], col["task"], flavor="default")
+            except Exception:
+                continue
+        if col["metric"] not in df.columns:
+            continue
+        truth = df[col["metric"]].to_numpy()
+        names = [c for c in df.columns if c not in st_metrics(df, col)]
+        n_archs[name] = int(df[names].notna().any(axis=1).sum())
+        for p in names:
+            s = df[p].to_numpy()
+            ok = np.isfinite(truth) & ~np.isnan(s)
+            if ok.sum() < 3:
+                continue
+            s = np.where(np.isinf(s), np.sign(s) * np.finfo(np.float64).max, s)  # -inf lowest
+            cells[(p, name)] = (stats.spearman(s[ok], truth[ok]), int(ok.sum()))
+            proxies.add(p)
+    return sorted(proxies), cells, n_archs
+
+
+def st_metrics(df, col: dict) -> set[str]:
+    return {c for c in df.columns if c in ("test_accuracy", "val_accuracy", "cifar10_valid")}
+
+
+def markdown() -> str:
+    proxies, cells, n_archs = table()
+    names = list(COLUMNS)
+    head = "| proxy | " + " | ".join(names) + " |"
+    lines = [head, "|---|" + "---:|" * len(names)]
+    for p in proxies:
+        row = []
+        for c in names:
+            v = cells.get((p, c))
+            txt = "—" if v is None else f"{v[0]:.3f} (n={v[1]})"
+            if (p, c) in PAPER:
+                txt += f" [paper {PAPER[(p, c)]:.2f}]"
+            row.append(txt)
+        lines.append(f"| {p} | " + " | ".join(row) + " |")
+    status = []
+    for c in names:
+        got, want = n_archs.get(c, 0), COLUMNS[c]["n"]
+        why = f" (NOT RUN: {COLUMNS[c]['blocked']})" if "blocked" in COLUMNS[c] else ""
+        why = why or ("" if got >= want else " (INCOMPLETE)")
+        status.append(f"{c}: {got}/{want} architectures{why}")
+    return "\n".join(lines) + "\n\nColumns: " + "; ".join(status) + "."
+
+
+def export(out: Path) -> None:
+    """Score rows of flavor ``default`` from every column's store, and their ground truth."""
+    from zcnas.bench import ScoreStore
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    keep = ["space", "task", "arch", "proxy", "score", "flavor", "time_s", "batch_size", "seed"]
+    keep += ["input_kind", "dtype", "source"]
+    n = 0
+    with gzip.open(out, "wt", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["column", "kind", *keep, "metric", "value"])
+        for name, col in COLUMNS.items():
+            path = STORES / col["store"]
+            if not path.exists():
+                continue
+            with ScoreStore(path, mode="r") as st:
+                df = st.scores_frame()
+                gt = st.ground_truth_frame()
+            df = df[(df.space == col["space"]) & (df.task == col["task"])]
+            df = df[df.flavor == "default"]
+            for r in df[keep].itertuples(index=False):
+                w.writerow([name, "score", *("" if _na(v) else v for v in r), "", ""])
+                n += 1
+            archs = set(df.arch)
+            gt = gt[(gt.space == col["space"]) & (gt.task == col["task"])]
+            gt = gt[(gt.metric == col["metric"]) & gt.arch.isin(archs)]
+            for r in gt.itertuples(index=False):
+                row = ["" for _ in keep]
+                row[:3] = [r.space, r.task, r.arch]
+                w.writerow([name, "truth", *row, r.metric, r.value])
+    print(f"exported {n} scores to {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def _na(v) -> bool:
+    try:
+        return (
+            v is None or (isinstance(v, float) and np.isnan(v)) or v is np.nan or str(v) == "<NA>"
+        )
+    except TypeError:
+        return False
+
+
+def import_(src: Path) -> None:
+    """Put the exported rows back into the columns' stores (existing rows are replaced)."""
+    from zcnas.bench import ScoreStore
+
+    by: dict[str, tuple[list[dict], list[dict]]] = {}
+    with gzip.open(src, "rt", newline="") as f:
+        for r in csv.DictReader(f):
+            scores, truth = by.setdefault(r["column"], ([], []))
+            if r["kind"] == "score":
+                row = {k: r[k] for k in ("space", "task", "arch", "proxy", "flavor")}
+                row["score"] = float(r["score"]) if r["score"] else float("nan")
+                for k, conv in (("time_s", float), ("batch_size", int), ("seed", int)):
+                    row[k] = conv(r[k]) if r[k] else None
+                for k in ("input_kind", "dtype", "source"):
+                    row[k] = r[k] or None
+                scores.append(row)
+            else:
+                truth.append(
+                    {
+                        "space": r["space"],
+                        "task": r["task"],
+                        "arch": r["arch"],
+                        "metric": r["metric"],
+                        "value": float(r["value"]),
+                        "source": "benches/results/proxy_table_scores.csv.gz",
+                    }
+                )
+    STORES.mkdir(parents=True, exist_ok=True)
+    for name, (scores, truth) in by.items():
+        with ScoreStore(STORES / COLUMNS[name]["store"]) as st:
+            st.put_many(scores)
+            st.put_ground_truth_many(truth)
+        print(f"{name}: imported {len(scores)} scores, {len(truth)} ground-truth rows")
+
+
+def main() -> None:
+    global STORES
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--store-dir", type=Path, default=STORES)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("columns", nargs="+", choices=sorted(COLUMNS))
+    r.add_argument("--workers", type=int, default=1)
+    sub.add_parser("table")
+    e = sub.add_parser("export")
+    e.add_argument("--out", type=Path, default=EXPORT)
+    i = sub.add_parser("import")
+    i.add_argument("--file", type=Path, default=EXPORT)
+    args = ap.parse_args()
+    STORES = args.store_dir
+    if args.cmd == "run":
+        run(args.columns, args.workers)
+    elif args.cmd == "table":
+        print(markdown())
+    elif args.cmd == "export":
+        export(args.out)
+    else:
+        import_(args.file)
+
+
+if __name__ == "__main__":
+    main()
