@@ -78,7 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
     which.add_argument("--sample", type=int, help="score this many uniformly sampled archs")
     which.add_argument(
-        "--all", action="store_true", help="score every architecture of the space (needs --store)"
+        "--all",
+        action="store_true",
+        help="score every architecture of the space (needs --store; nb101 / darts: the 500 / "
+        "725 that NAS-Bench-Suite-Zero scored)",
     )
     sc.add_argument("--seed", type=int, default=0, help="sampling, weight-init and proxy seed")
     add_proxies(sc, help="comma-separated names (default: every registered proxy that applies)")
