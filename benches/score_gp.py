@@ -1,6 +1,6 @@
 """Score-level GP (zcnas.eznas.scores) under an honest protocol, against the baselines.
 
-Parts (``--part``, default all):
+Parts (``--part``, default ``split,loto,nb201``; also ``nb201big``, ``lso``, ``search``):
 
 * ``split``: every NAS-Bench-Suite-Zero task (28 with ``suite_zero_extra/``): one random half
   (the selection half of :func:`zcnas.analysis.ensembles.evaluate_ensembles`, same seed, same
@@ -17,6 +17,10 @@ Parts (``--part``, default all):
   accuracy, Kendall tau on the other half for CIFAR-10, and with the same formula (not re-tuned)
   for CIFAR-100 and ImageNet16-120; plus the formula found by ``loto`` without any NB201-CF10
   label; plus whatever the live store ``--live`` holds (n stated).
+* ``nb201big``: larger searches on that half split (:data:`NB201_CONFIGS` x seeds 0-2).
+* ``lso``: leave the NB201 space out: evolve on the 22 other tasks, rank all NB201 cells.
+* ``search``: AZ-NAS Table 1 protocol (random 3,000 + best, AZ-NAS evolution T = 1,000) with
+  the discovered formulas as the proxy (:class:`zcnas.eznas.scores.ProgramProxies`).
 
 Usage::
 
@@ -305,7 +309,101 @@ def part_nb201(tasks: list[TaskData], seed: int, loto_programs: dict, live: str 
     return out
 
 
-def part_search(tasks: list[TaskData], seed: int, loto_programs: dict, runs: int) -> dict:
+NB201_CONFIGS = {
+    "pop1000 g60 a1000 n31": dict(
+        population=1000, generations=60, archs_per_task=1000, max_nodes=31
+    ),
+    "pop2000 g100 a1000 n31": dict(
+        population=2000, generations=100, archs_per_task=1000, max_nodes=31
+    ),
+    "pop2000 g100 a1000 n31 small-ops": dict(
+        population=2000,
+        generations=100,
+        archs_per_task=1000,
+        max_nodes=31,
+        ops=["Add", "Sub", "Mul", "Div", "Min", "Max", "Log", "Rank", "Neg", "Sqrt", "Square"],
+    ),
+    "pop1000 g60 all-archs parsimony0.0005 n41": dict(
+        population=1000,
+        generations=60,
+        archs_per_task=0,
+        max_nodes=41,
+        max_height=8,
+        parsimony=0.0005,
+    ),
+    "pop1000 g60 all-archs parsimony0 n41": dict(
+        population=1000, generations=60, archs_per_task=0, max_nodes=41, max_height=8, parsimony=0.0
+    ),
+}
+
+
+def part_nb201_big(tasks: list[TaskData], seeds: list[int]) -> list[dict]:
+    """Larger searches on the NB201 half split (CIFAR-10 test accuracy), every config x seed;
+    the held-out taus of all are reported, the pick is the highest fitness-half tau."""
+    cf = next(t for t in tasks if t.label == "NB201-CF10")
+    gt = _nb201_truth().loc[cf.archs]
+    acc = {d: gt[f"{d}_test"].to_numpy() for d in ("cifar10", "cifar100", "imagenet16")}
+    t10 = TaskData(cf.space, "c10test", cf.archs, cf.proxies, cf.scores, acc["cifar10"])
+    perm = np.random.default_rng(0).permutation(t10.n)
+    fit, ho = np.sort(perm[: t10.n // 2]), np.sort(perm[t10.n // 2 :])
+    rows = []
+    for name, kw in NB201_CONFIGS.items():
+        for seed in seeds:
+            t0 = time.perf_counter()
+            r = evolve_scores([t10], splits=[(fit, ho)], seed=seed, **kw)
+            p = r.best
+            v = p.evaluate_scores(t10.subset(ho))
+            rows.append(
+                {
+                    "config": name,
+                    "seed": seed,
+                    "seconds": time.perf_counter() - t0,
+                    "evaluations": r.evaluations,
+                    "fitness": p.fitness,
+                    "size": p.size,
+                    "expr": p.expr,
+                    **{d: _tau(v, acc[d][ho]) for d in acc},
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def part_leave_space_out(tasks: list[TaskData], seeds: list[int]) -> list[dict]:
+    """Evolve on every task outside NB201 (mean fitness), rank all NB201 cells by test acc."""
+    train = [t for t in tasks if not t.label.startswith("NB201")]
+    cf = next(t for t in tasks if t.label == "NB201-CF10")
+    names = common_proxies([*train, cf])
+    gt = _nb201_truth().loc[cf.archs]
+    acc = {d: gt[f"{d}_test"].to_numpy() for d in ("cifar10", "cifar100", "imagenet16")}
+    rows = []
+    for seed in seeds:
+        r = evolve_scores(
+            train,
+            proxies=names,
+            holdout=0.0,
+            seed=seed,
+            generations=30,
+            archs_per_task=300,
+            aggregate="mean",
+        )
+        v = r.best.evaluate_scores(cf)
+        rows.append(
+            {
+                "seed": seed,
+                "seconds": r.seconds,
+                "fitness": r.best.fitness,
+                "expr": r.best.expr,
+                **{d: _tau(v, acc[d]) for d in acc},
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def part_search(
+    tasks: list[TaskData], seed: int, loto_programs: dict, runs: int, extra: dict | None = None
+) -> dict:
     """AZ-NAS Table 1 protocol with the discovered formulas as the proxy (stored scores)."""
     from zcnas.bench import load_nb201
     from zcnas.eznas.scores import ProgramProxies
@@ -325,6 +423,8 @@ def part_search(tasks: list[TaskData], seed: int, loto_programs: dict, runs: int
     }
     if "NB201-CF10" in loto_programs:
         progs["GP LOTO (no NB201-CF10 label)"] = ScoreProgram.from_json(loto_programs["NB201-CF10"])
+    for label, expr in (extra or {}).items():
+        progs[label] = ScoreProgram(expr, tuple(cf.proxies))
     space = SearchSpace.nb201("suite_zero")
     acc = load_nb201()
     out = {}
@@ -407,10 +507,28 @@ def main() -> None:
         if not loto_programs and args.json and os.path.exists(args.json):
             loto_programs = json.loads(Path(args.json).read_text()).get("loto_programs", {})
         out["nb201"] = part_nb201(tasks, args.seed, loto_programs, args.live)
+    if "nb201big" in parts:
+        out["nb201_big"] = part_nb201_big(tasks, [0, 1, 2])
+    if "lso" in parts:
+        out["leave_space_out"] = part_leave_space_out(tasks, [0, 1, 2])
     if "search" in parts:
         if not loto_programs and args.json and os.path.exists(args.json):
             loto_programs = json.loads(Path(args.json).read_text()).get("loto_programs", {})
-        out["search"] = part_search(tasks, args.seed, loto_programs, args.runs)
+        prev = (
+            json.loads(Path(args.json).read_text())
+            if args.json and os.path.exists(args.json)
+            else {}
+        )
+        prev.update(out)  # results of this run first
+        extra = {}
+        if prev.get("leave_space_out"):
+            extra["GP leave NB201 out (no NB201 label)"] = prev["leave_space_out"][0]["expr"]
+        if prev.get("nb201_big"):
+            top = max(prev["nb201_big"], key=lambda r: r["fitness"])
+            extra[f"GP {top['config']} seed {top['seed']} (half of NB201-CF10 test labels)"] = top[
+                "expr"
+            ]
+        out["search"] = part_search(tasks, args.seed, loto_programs, args.runs, extra)
     out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["load_end"] = os.getloadavg()
     out["seconds"] = time.perf_counter() - t0
