@@ -144,6 +144,25 @@ def test_reg_swap_factor_and_registered_defaults():
     assert got["reg_swap"] == pytest.approx(got["swap"] * f, rel=1e-12)
 
 
+def test_swap_and_reg_swap_share_one_computation(monkeypatch):
+    """In one call, reg-SWAP reuses swap's pattern count: the values equal separate calls
+    bit for bit, and the repeats run once."""
+    model, x = SmallNet(), batch()
+    alone = {p: score(model, x, proxies=[p], seed=3)[p] for p in ("swap", "reg_swap")}
+    calls = []
+    real = swap_meco.swap_score
+    monkeypatch.setattr(swap_meco, "swap_score", lambda *a, **k: calls.append(1) or real(*a, **k))
+    both = score(model, x, proxies=["swap", "reg_swap"], seed=3)
+    assert both == alone
+    assert len(calls) == 1
+    from zcnas.proxies.base import PassContext
+
+    ctx = PassContext(model=model, inputs=x, seed=3)
+    seed = swap_meco._swap_seed(ctx)
+    direct = real(model, x, seed=seed, mu=swap_meco.REG_MU_K, sigma=swap_meco.REG_SIGMA_K)
+    assert alone["reg_swap"] == direct
+
+
 def test_swap_errors():
     model, x = SmallNet(), batch()
     with pytest.raises(ZcnasError, match="both mu and sigma"):

@@ -268,16 +268,24 @@ def _swap_seed(ctx: PassContext) -> int:
     return int(ctx.generator(salt=_SALT_SWAP).initial_seed()) % (2**63)
 
 
+def _swap_mean(ctx: PassContext, flavor: str, name: str) -> float:
+    """The mean pattern count of the flavor, computed once per call: swap and every reg-SWAP
+    of the call share it (same seed, same repeats), reg-SWAP multiplying it by its factor,
+    which is exactly what :func:`swap_score` returns for each of them."""
+    kw = _swap_kwargs(flavor, name)
+    return ctx.cached(
+        ("swap_mean", flavor),
+        lambda: swap_score(ctx.model, ctx.model_call(), seed=_swap_seed(ctx), **kw),
+    )
+
+
 def _compute_swap(ctx: PassContext, flavor: str) -> float:
-    kw = _swap_kwargs(flavor, "swap")
-    return swap_score(ctx.model, ctx.model_call(), seed=_swap_seed(ctx), **kw)
+    return _swap_mean(ctx, flavor, "swap")
 
 
 def _reg_swap_compute(mu: float, sigma: float, name: str) -> Callable[[PassContext, str], float]:
     def compute(ctx: PassContext, flavor: str) -> float:
-        kw = _swap_kwargs(flavor, name)
-        call = ctx.model_call()
-        return swap_score(ctx.model, call, seed=_swap_seed(ctx), mu=mu, sigma=sigma, **kw)
+        return _swap_mean(ctx, flavor, name) * reg_factor(ctx.model, mu, sigma)
 
     return compute
 
