@@ -60,10 +60,12 @@ pub(crate) struct Scratch {
     buf: Vec<u64>,
     sorted: Vec<u64>,
     tmp: Vec<u64>,
+    starts: Vec<bool>,
     /// A second set for ranking y while x is ranked on another thread.
     keys_y: Vec<u64>,
     sorted_y: Vec<u64>,
     tmp_y: Vec<u64>,
+    starts_y: Vec<bool>,
     seq: Vec<u32>,
     inv: InvScratch,
 }
@@ -90,26 +92,31 @@ struct Ranked {
 }
 
 impl Ranked {
-    /// Rank a finite vector shorter than 2^32.
-    fn new(v: &[f64], keys: &mut Vec<u64>, sorted: &mut Vec<u64>, tmp: &mut Vec<u64>) -> Self {
+    /// Rank a finite vector shorter than 2^32 (the other arguments are scratch buffers).
+    fn new(
+        v: &[f64],
+        keys: &mut Vec<u64>,
+        sorted: &mut Vec<u64>,
+        tmp: &mut Vec<u64>,
+        starts: &mut Vec<bool>,
+    ) -> Self {
         keys.clear();
         keys.extend(v.iter().map(|a| order_key(*a)));
-        let mask = sort_indices(keys, sorted, tmp);
+        let mask = sort_indices(keys, sorted, tmp, starts);
         let n = keys.len();
-        let mut ranks = Vec::with_capacity(n);
-        let mut perm = Vec::with_capacity(n);
+        let mut ranks = vec![0u32; n];
+        let mut perm = vec![0u32; n];
         let (mut rank, mut run_start, mut ties) = (0u32, 0usize, 0u64);
-        let mut prev = sorted.first().copied().unwrap_or(0);
-        for (k, &c) in sorted.iter().enumerate() {
-            let i = (c & mask) as usize;
-            // Equal keys have equal packed bits: compare the keys only then.
-            let same = (c | mask) == (prev | mask) && keys[i] == keys[(prev & mask) as usize];
-            rank += u32::from(!same);
-            run_start = if same { run_start } else { k };
+        let items = sorted
+            .iter()
+            .zip(starts.iter())
+            .zip(ranks.iter_mut().zip(&mut perm));
+        for (k, ((&c, &new), (r, p))) in items.enumerate() {
+            rank += u32::from(new && k > 0);
+            run_start = if new { k } else { run_start };
             ties += (k - run_start) as u64;
-            ranks.push(rank);
-            perm.push(i as u32);
-            prev = c;
+            *r = rank;
+            *p = (c & mask) as u32;
         }
         Self {
             perm,
@@ -121,7 +128,7 @@ impl Ranked {
 
     /// [`Ranked::new`] with this thread's kept buffers.
     fn of(v: &[f64]) -> Self {
-        with_scratch(|s| Self::new(v, &mut s.keys, &mut s.sorted, &mut s.tmp))
+        with_scratch(|s| Self::new(v, &mut s.keys, &mut s.sorted, &mut s.tmp, &mut s.starts))
     }
 }
 
@@ -130,12 +137,21 @@ fn tau_b_radix(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool) -> f64 {
     let n = x.len();
     let parallel = parallel && n >= PARALLEL_MIN;
     let (rx, ry) = if parallel {
-        let (kx, sx, tx) = (&mut s.keys, &mut s.sorted, &mut s.tmp);
-        let (ky, sy, ty) = (&mut s.keys_y, &mut s.sorted_y, &mut s.tmp_y);
-        rayon::join(|| Ranked::new(x, kx, sx, tx), || Ranked::new(y, ky, sy, ty))
+        let (kx, sx, tx, bx) = (&mut s.keys, &mut s.sorted, &mut s.tmp, &mut s.starts);
+        let (ky, sy, ty, by) = (
+            &mut s.keys_y,
+            &mut s.sorted_y,
+            &mut s.tmp_y,
+            &mut s.starts_y,
+        );
+        rayon::join(
+            || Ranked::new(x, kx, sx, tx, bx),
+            || Ranked::new(y, ky, sy, ty, by),
+        )
     } else {
-        let rx = Ranked::new(x, &mut s.keys, &mut s.sorted, &mut s.tmp);
-        (rx, Ranked::new(y, &mut s.keys, &mut s.sorted, &mut s.tmp))
+        let rx = Ranked::new(x, &mut s.keys, &mut s.sorted, &mut s.tmp, &mut s.starts);
+        let ry = Ranked::new(y, &mut s.keys, &mut s.sorted, &mut s.tmp, &mut s.starts);
+        (rx, ry)
     };
     // Count inversions over the side v with fewer distinct values (fewer digit levels): put
     // the pairs in (u, v) order by a stable counting pass over v's sorted order into u's
@@ -388,24 +404,22 @@ impl KendallPrepared {
         s.keys.clear();
         s.keys
             .extend(target.perm.iter().map(|&i| order_key(scores[i as usize])));
-        let mask = sort_indices(&s.keys, &mut s.sorted, &mut s.tmp);
+        let mask = sort_indices(&s.keys, &mut s.sorted, &mut s.tmp, &mut s.starts);
         let (mut x_start, mut j_start) = (0usize, 0usize);
         let (mut score_ties, mut joint) = (0u64, 0u64);
         s.seq.clear();
-        let mut prev = s.sorted[0];
-        for (k, &c) in s.sorted.iter().enumerate() {
-            let pos = (c & mask) as usize;
-            let r = target.ranks[pos];
-            // Equal keys have equal packed bits: compare the keys only then.
-            let same_x =
-                (c | mask) == (prev | mask) && s.keys[pos] == s.keys[(prev & mask) as usize];
-            let same_joint = same_x && target.ranks[(prev & mask) as usize] == r;
-            x_start = if same_x { x_start } else { k };
+        s.seq.resize(n, 0);
+        let mut prev_r = u32::MAX;
+        let items = s.sorted.iter().zip(&s.starts).zip(&mut s.seq);
+        for (k, ((&c, &new), out)) in items.enumerate() {
+            let r = target.ranks[(c & mask) as usize];
+            let same_joint = !new && r == prev_r;
+            x_start = if new { k } else { x_start };
             j_start = if same_joint { j_start } else { k };
             score_ties += (k - x_start) as u64;
             joint += (k - j_start) as u64;
-            s.seq.push(r);
-            prev = c;
+            *out = r;
+            prev_r = r;
         }
         let dis = count_inversions_small(&s.seq, bits, &mut s.inv);
         finish(n, score_ties, target.ties, joint, dis)

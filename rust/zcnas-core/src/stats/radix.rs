@@ -118,22 +118,34 @@ fn index_bits(n: usize) -> u32 {
 
 /// Sort the indices `0..keys.len()` by `(keys[i], i)`: on return `out[p] & mask` is the index
 /// at sorted position `p`, with `mask = (1 << index_bits) - 1` returned, and the bits above
-/// `mask` hold the leading varying bits of that key. `keys.len()` must be below 2^32.
+/// `mask` hold the leading varying bits of that key. `starts[p]` is `true` where position `p`
+/// holds a key different from position `p - 1` (and at `p = 0`), so callers find ties
+/// without reading the keys again. `keys.len()` must be below 2^32.
 ///
 /// Each item packs the key's leading varying bits above the index bits, so the radix passes
 /// (over at most 33 of those bits) move 8-byte items; runs that agree on the passed bits but
 /// whose keys differ are re-sorted by `(keys[i], i)`.
-pub(crate) fn sort_indices(keys: &[u64], out: &mut Vec<u64>, tmp: &mut Vec<u64>) -> u64 {
+pub(crate) fn sort_indices(
+    keys: &[u64],
+    out: &mut Vec<u64>,
+    tmp: &mut Vec<u64>,
+    starts: &mut Vec<bool>,
+) -> u64 {
     let n = keys.len();
     debug_assert!(u32::try_from(n).is_ok());
     let bits = index_bits(n);
     let mask = (1u64 << bits) - 1;
     out.clear();
+    starts.clear();
+    starts.resize(n, false);
     let (lo, hi) = keys
         .iter()
         .fold((u64::MAX, 0u64), |(lo, hi), &k| (lo.min(k), hi.max(k)));
     if n == 0 || lo == hi {
         out.extend(0..n as u64);
+        if let Some(first) = starts.first_mut() {
+            *first = true;
+        }
         return mask;
     }
     let lead = (lo ^ hi).leading_zeros();
@@ -142,8 +154,10 @@ pub(crate) fn sort_indices(keys: &[u64], out: &mut Vec<u64>, tmp: &mut Vec<u64>)
             .enumerate()
             .map(|(i, &k)| ((k << lead) & !mask) | i as u64),
     );
+    let key = |c: u64| keys[(c & mask) as usize];
     if n < RADIX_MIN {
-        out.sort_unstable_by_key(|&c| (keys[(c & mask) as usize], c & mask));
+        out.sort_unstable_by_key(|&c| (key(c), c & mask));
+        mark_starts(out, 0, n, &key, starts);
         return mask;
     }
     // Radix digits over the packed bits low..64 (never the index bits).
@@ -178,19 +192,34 @@ pub(crate) fn sort_indices(keys: &[u64], out: &mut Vec<u64>, tmp: &mut Vec<u64>)
     let mut start = 0;
     while start < n {
         let window = out[start] >> low;
-        let first = keys[(out[start] & mask) as usize];
+        let first = key(out[start]);
         let mut end = start + 1;
         let mut all_equal = true;
         while end < n && out[end] >> low == window {
-            all_equal &= keys[(out[end] & mask) as usize] == first;
+            all_equal &= key(out[end]) == first;
             end += 1;
         }
+        starts[start] = true;
         if !all_equal {
-            out[start..end].sort_unstable_by_key(|&c| (keys[(c & mask) as usize], c & mask));
+            out[start..end].sort_unstable_by_key(|&c| (key(c), c & mask));
+            mark_starts(out, start, end, &key, starts);
         }
         start = end;
     }
     mask
+}
+
+/// Set `starts[p]` for `p` in `start..end` where the key differs from the previous position's.
+fn mark_starts(
+    out: &[u64],
+    start: usize,
+    end: usize,
+    key: &impl Fn(u64) -> u64,
+    starts: &mut [bool],
+) {
+    for p in start..end {
+        starts[p] = p == 0 || key(out[p]) != key(out[p - 1]);
+    }
 }
 
 #[cfg(test)]
@@ -225,12 +254,16 @@ mod tests {
     }
 
     fn check_indices(keys: &[u64]) {
-        let mut out = Vec::new();
-        let mask = sort_indices(keys, &mut out, &mut Vec::new());
+        let (mut out, mut starts) = (Vec::new(), Vec::new());
+        let mask = sort_indices(keys, &mut out, &mut Vec::new(), &mut starts);
         let got: Vec<usize> = out.iter().map(|&c| (c & mask) as usize).collect();
         let mut want: Vec<usize> = (0..keys.len()).collect();
         want.sort_by_key(|&i| (keys[i], i));
         assert_eq!(got, want);
+        let want_starts: Vec<bool> = (0..want.len())
+            .map(|p| p == 0 || keys[want[p]] != keys[want[p - 1]])
+            .collect();
+        assert_eq!(starts, want_starts);
     }
 
     #[test]
