@@ -40,6 +40,11 @@ __all__ = [
     "pearson",
     "pearson_batch",
     "rankdata",
+    "score_gp_eval",
+    "score_gp_evolve",
+    "score_gp_ops",
+    "score_gp_parse",
+    "score_gp_random",
     "set_num_threads",
     "slogdet",
     "spearman",
@@ -122,6 +127,21 @@ def eznas_random_trees(
 ) -> list[str]: ...
 def eznas_crossover(a: str, b: str, seed: int) -> tuple[str, str]: ...
 def eznas_mutate(a: str, seed: int, min_depth: int = 0, max_depth: int = 5) -> str: ...
+
+# score-level GP (zcnas.eznas.scores)
+def score_gp_ops() -> list[tuple[str, int]]: ...
+def score_gp_parse(expr: str, proxies: list[str]) -> tuple[str, int, int, list[int]]: ...
+def score_gp_eval(
+    expr: str, proxies: list[str], scores: npt.NDArray[np.float64], n_ref: int
+) -> _F64: ...
+def score_gp_random(
+    n: int, proxies: list[str], seed: int, min_height: int = 1, max_height: int = 4
+) -> list[str]: ...
+def score_gp_evolve(
+    proxies: list[str],
+    tasks: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+    config_json: str,
+) -> str: ...
 
 @final
 class EznasEvolver:

@@ -58,7 +58,10 @@ fn score_gp_eval<'py>(
 
 /// `n` random formulas over `proxies` of height `min_height..=max_height` (at most 12).
 #[pyfunction]
-#[pyo3(signature = (n, proxies, seed, min_height = Count(1), max_height = Count(4)))]
+#[pyo3(
+    signature = (n, proxies, seed, min_height = Count(1), max_height = Count(4)),
+    text_signature = "(n, proxies, seed, min_height=1, max_height=4)"
+)]
 fn score_gp_random(
     n: Count,
     proxies: Vec<String>,
