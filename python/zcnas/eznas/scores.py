@@ -112,7 +112,9 @@ class ScoreProgram:
             operations. Only the proxies it reads are kept (:attr:`proxies`).
         reference: optional reference pool ``{proxy: (m,) scores}`` for the pool operations
             when scoring architectures alone (all read proxies, equal lengths, finite).
-        name: optional name. fitness: the search fitness. meta: free-form metadata.
+        name: optional name.
+        fitness: the search fitness.
+        meta: free-form metadata.
 
     >>> p = ScoreProgram("Add(Rank(snip), Div(nwot, params))")
     >>> p.proxies, p.size, p.uses_pool
@@ -472,10 +474,13 @@ class ScoreEvolution:
         programs: best first (fitness on all fitness rows of every task).
         proxies: terminal proxies.
         tasks: task labels.
-        fit_rows, heldout_rows: per task, the row indices used for fitness / held out.
+        fit_rows: per task, the row indices used for fitness.
+        heldout_rows: per task, the held-out row indices.
         heldout: ``(n_programs, n_tasks)`` Kendall tau on the held-out rows (NaN if none).
-        history: per-generation summaries. evaluations: formulas scored.
-        seconds: wall time of the search. config: the core configuration.
+        history: per-generation summaries.
+        evaluations: formulas scored.
+        seconds: wall time of the search.
+        config: the core configuration.
     """
 
     programs: list[ScoreProgram]
@@ -523,11 +528,16 @@ def evolve_scores(
         holdout: share of every task's architectures kept out of the search (drawn with
             ``seed`` and the task's position); 0 uses them all.
         seed: seed of the split and of the search.
-        population, generations, tournament, elite, hall_of_fame: search sizes.
+        population: formulas per generation.
+        generations: generations after the initial population.
         archs_per_task: architectures drawn per task and generation for fitness (0 = all).
         aggregate: ``"min"`` or ``"mean"`` of the per-task taus.
         parsimony: fitness penalty per node.
-        max_nodes, max_height: size limits of a formula.
+        max_nodes: most nodes of a formula.
+        max_height: largest height of a formula (at most 16).
+        tournament: tournament size.
+        elite: best distinct formulas copied into the next generation.
+        hall_of_fame: formulas re-scored at the end and returned.
         ops: allowed operation names (default: all of :data:`OPERATIONS`).
         reference_rows: the programs get as reference pool the first task's fitness rows
             (at most this many) for scoring architectures alone.
