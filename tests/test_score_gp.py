@@ -293,3 +293,19 @@ def test_cli_evolve_over_scores(tmp_path, capsys) -> None:
     # neither --stats nor --over-scores: a usage error, not a search
     assert main(["eznas", "evolve", "--out", str(tmp_path / "g.json")]) != 0
     assert "needs --stats" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"archs_per_task": 2},
+        {"aggregate": "median"},
+        {"ops": ["Foo"]},
+        {"population": 1},
+        {"max_height": 40},
+        {"parsimony": -1.0},
+    ],
+)
+def test_bad_search_settings_are_errors(bad) -> None:
+    with pytest.raises(ZcnasError):
+        evolve_scores(_tasks()[:1], **{"generations": 1, "population": 10, **bad})

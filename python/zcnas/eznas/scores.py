@@ -596,6 +596,10 @@ def evolve_scores(
     seconds = time.perf_counter() - t0
     from zcnas import stats
 
+    if not res["best"]:
+        raise ZcnasError(
+            "no formula was valid (finite and non-constant) on every task; check the proxies"
+        )
     progs, held = [], []
     ref_task, (ref_rows, _) = tasks[0], splits[0]
     for ind in res["best"]:

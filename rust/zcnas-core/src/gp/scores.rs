@@ -802,6 +802,11 @@ impl ScoreGpConfig {
             "must be finite and >= 0",
         )?;
         check(self.hall_of_fame >= 1, "hall_of_fame", "must be >= 1")?;
+        check(
+            self.archs_per_task == 0 || self.archs_per_task >= 3,
+            "archs_per_task",
+            "must be 0 (all) or at least 3",
+        )?;
         if self.ops.is_empty() {
             return Ok(SOp::ALL.to_vec());
         }
