@@ -10,6 +10,13 @@ loads each shard once per network; Rust: positioned reads of the needed tensors)
 the network score (mean over instances of the mean of the program output) in float64. Scores
 are checked to agree (NaN pattern equal, finite values to about 1e-6 relative).
 
+The networks are the first ``--networks`` of the pool (positions 0..n-1 of the manifest; fewer
+if the pool is smaller). Each timing is the fastest of ``--repeat`` runs. With ``--rss`` the
+resident memory of a Rust-only evaluation of the same programs is measured in a fresh child
+process: peak RSS (``VmHWM``) and the largest anonymous / file-backed parts seen by sampling
+``/proc/self/status`` every 5 ms (a memory-mapped shard counts as file-backed pages of the page
+cache while it is mapped).
+
 Run: ``.venv/bin/python benches/eznas_interpreter.py --stats /path/to/nb201-cifar10``
 (a task dataset written by ``zcnas eznas collect``).
 """
@@ -18,6 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,31 +79,97 @@ def numpy_scores(progs: list[Program], stats: Path, nets: list[int]) -> tuple[np
     return out, time.perf_counter() - t0
 
 
+def _status_kb(*keys: str) -> dict[str, int]:
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in keys:
+            out[k] = int(v.split()[0])
+    return out
+
+
+def rss_child(exprs_file: Path, stats: Path, nets: list[int]) -> None:
+    """Child process of ``--rss``: evaluate with Rust only, print the memory figures as JSON."""
+    progs = [Program(e) for e in json.loads(exprs_file.read_text())]
+    before = _status_kb("VmRSS")["VmRSS"]
+    peak = {"RssAnon": 0, "RssFile": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            st = _status_kb("RssAnon", "RssFile")
+            for k in peak:
+                peak[k] = max(peak[k], st[k])
+            time.sleep(0.005)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _native.set_num_threads(2)
+    evaluate_stats(progs, stats, networks=nets)
+    done.set()
+    th.join()
+    res = {"rss_before_kb": before, "vmhwm_kb": _status_kb("VmHWM")["VmHWM"]}
+    res.update({f"peak_{k}_kb": v for k, v in peak.items()})
+    print(json.dumps(res))
+
+
+def measure_rss(progs: list[Program], stats: Path, nets: list[int]) -> dict[str, int]:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump([p.expr for p in progs], f)
+    try:
+        cmd = [sys.executable, __file__, "--stats", str(stats), "--rss-child", f.name]
+        cmd += ["--networks", ",".join(map(str, nets))]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    finally:
+        Path(f.name).unlink()
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stats", type=Path, required=True)
     ap.add_argument("--programs", type=int, default=40)
-    ap.add_argument("--networks", type=int, default=8)
+    ap.add_argument("--networks", default="8", help="first N networks of the pool")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=1, help="timings: fastest of N runs")
+    ap.add_argument("--rss", action="store_true", help="also measure resident memory")
+    ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    nets = list(range(1, args.networks + 1))
+    if args.rss_child:
+        rss_child(args.rss_child, args.stats, [int(v) for v in args.networks.split(",")])
+        return
+    pool = len(json.loads((args.stats / "manifest.json").read_text())["networks"])
+    if int(args.networks) > pool:
+        print(f"the pool has {pool} networks; using all of them")
+    nets = list(range(min(int(args.networks), pool)))
     progs = programs(args.stats, args.programs, args.seed)
     n_evals = len(progs) * len(nets)
     print(f"{len(progs)} programs x {len(nets)} networks = {n_evals} evaluations ({args.stats})")
 
     evaluate_stats(progs, args.stats, networks=nets)  # warm the page cache
-    res = {}
+    res: dict[str, float] = {}
+
+    def timed(key: str, f):  # type: ignore[no-untyped-def]
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            v = f()
+            res[key] = min(res.get(key, np.inf), time.perf_counter() - t0)
+        return v
+
     for threads in (1, 2):
         _native.set_num_threads(threads)
-        t0 = time.perf_counter()
-        rust = evaluate_stats(progs, args.stats, networks=nets)
-        res[f"rust_{threads}t"] = time.perf_counter() - t0
+        rust = timed(f"rust_{threads}t", lambda: evaluate_stats(progs, args.stats, networks=nets))
     _native.set_num_threads(1)
-    t0 = time.perf_counter()
-    single = np.vstack([evaluate_stats([p], args.stats, networks=nets) for p in progs])
-    res["rust_1t_one_program_at_a_time"] = time.perf_counter() - t0
+    single = timed(
+        "rust_1t_one_program_at_a_time",
+        lambda: np.vstack([evaluate_stats([p], args.stats, networks=nets) for p in progs]),
+    )
     _native.set_num_threads(2)
-    ref, res["numpy"] = numpy_scores(progs, args.stats, nets)
+    for _ in range(args.repeat):
+        ref, t = numpy_scores(progs, args.stats, nets)
+        res["numpy"] = min(res.get("numpy", np.inf), t)
 
     same_nan = np.array_equal(np.isnan(rust), np.isnan(ref))
     fin = np.isfinite(rust) & np.isfinite(ref)
@@ -107,6 +183,13 @@ def main() -> None:
     )
     for k, v in res.items():
         print(f"{k:32s} {v:8.2f} s  {n_evals / v:9.1f} evals/s  x{res['numpy'] / v:6.1f} vs numpy")
+    if args.rss:
+        m = {k: v / 1024 for k, v in measure_rss(progs, args.stats, nets).items()}
+        print(
+            f"Rust evaluation, 2 threads, fresh process: RSS before {m['rss_before_kb']:.0f} MB, "
+            f"peak (VmHWM) {m['vmhwm_kb']:.0f} MB, largest anonymous "
+            f"{m['peak_RssAnon_kb']:.0f} MB, largest file-backed {m['peak_RssFile_kb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

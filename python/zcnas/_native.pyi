@@ -29,6 +29,7 @@ __all__ = [
     "eznas_ops",
     "eznas_parse",
     "eznas_random_trees",
+    "eznas_read_shard",
     "eznas_score_arrays",
     "eznas_score_stats",
     "get_num_threads",
@@ -122,6 +123,9 @@ def eznas_score_arrays(
 def eznas_score_stats(
     exprs: list[str], stats_dir: str, to_scalar: str = "mean", networks: list[int] | None = None
 ) -> _F64: ...
+def eznas_read_shard(
+    path: str, n_instances: int, terminals: list[str]
+) -> list[list[tuple[str, str, list[int], bytearray]]]: ...
 def eznas_random_trees(
     n: int, seed: int, min_depth: int = 2, max_depth: int = 6, method_: str = "half"
 ) -> list[str]: ...

@@ -290,6 +290,9 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+_NP_DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8"}
+
+
 def read_shard(
     directory: str | os.PathLike[str],
     network: int | Mapping[str, Any],
@@ -297,26 +300,37 @@ def read_shard(
 ) -> list[dict[str, np.ndarray]]:
     """The statistics of one network of a task dataset, as :func:`collect_network` returns them.
 
+    The shard is memory-mapped and parsed by the Rust core (the same checked reader the
+    interpreter uses, ``zcnas_core::shards``), and each tensor is copied out of the map once.
+
     Args:
         directory: the task dataset directory.
         network: position in the manifest's ``networks`` list, or one of its entries.
         terminals: names to read (default all 22).
 
     Returns:
-        One dict per instance: terminal name -> array (the stored dtype).
-    """
-    from safetensors import safe_open
+        One dict per instance: terminal name -> C-contiguous, writable array of the stored
+        dtype (float16, float32 or float64) and shape.
 
+    Raises:
+        ZcnasError: an unsafe shard name, a missing or malformed shard, a missing tensor.
+    """
+    from zcnas import _native
     from zcnas.eznas.stats import parse_terminals
 
     d = Path(directory)
     entry = network if isinstance(network, Mapping) else load_manifest(d)["networks"][network]
     names = parse_terminals(terminals)
-    out = []
-    with safe_open(str(shard_path(d, entry["file"])), framework="numpy") as f:
-        for k in range(int(entry["n_instances"])):
-            out.append({n: f.get_tensor(f"{k:03d}/{n}") for n in names})
-    return out
+    raw = _native.eznas_read_shard(
+        os.fspath(shard_path(d, entry["file"])), int(entry["n_instances"]), list(names)
+    )
+    return [
+        {
+            name: np.frombuffer(data, dtype=_NP_DTYPES[dtype]).reshape(shape)
+            for name, dtype, shape, data in inst
+        }
+        for inst in raw
+    ]
 
 
 def pool_archs(directories: Iterable[str | os.PathLike[str]]) -> dict[str, set[int]]:

@@ -18,6 +18,7 @@
 pub mod error;
 pub mod gp;
 pub mod kernels;
+mod mapped;
 pub mod rankagg;
 pub mod shards;
 pub mod stats;

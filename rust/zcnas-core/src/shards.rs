@@ -2,21 +2,23 @@
 //! by `zcnas.eznas.shards` (format `zcnas-eznas-stats`, version 1).
 //!
 //! A shard holds tensors named `"<instance:03d>/<terminal>"` (F32, F16 or F64, row-major).
-//! Only the header is parsed when a shard is opened; each tensor is read when the interpreter
-//! needs it, with a positioned read (`pread`) of exactly its bytes, and converted to `f64`. The
-//! operating system's page cache keeps hot shards in memory, and the process holds only the
-//! tensors of the instances being evaluated, so resident memory stays far below the data size.
-//! (The crate forbids `unsafe`, which memory-mapping needs; positioned reads give the same
-//! no-bulk-copy behaviour, since values are converted to `f64` per instance anyway.)
+//! A shard is **memory-mapped** when it is opened (read-only, [`crate::mapped`], the crate's
+//! one audited module with `unsafe`) and only its header is parsed; each tensor is converted
+//! to `f64` straight from the mapped bytes when the interpreter needs it. The operating
+//! system's page cache keeps hot shards in memory; the process maps only the pages it touches
+//! (counted in its RSS as file-backed, reclaimable pages while the shard is open) and holds
+//! the `f64` tensors of the instances being evaluated, so resident memory stays far below the
+//! data size. Every size and offset in a header is checked against the file's length before
+//! any byte is read, so malformed files give errors, not panics.
 
 use crate::error::{CoreError, Result};
 use crate::gp::interp::InstanceSource;
 use crate::gp::tensor::Tensor;
 use crate::gp::tree::TERMINALS;
+use crate::mapped::Mapped;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Value of the manifest's `format` field.
@@ -24,6 +26,10 @@ pub const FORMAT: &str = "zcnas-eznas-stats";
 
 /// Largest safetensors header accepted (bytes).
 const MAX_HEADER: u64 = 100 << 20;
+
+/// Instances whose byte spans are tracked (for releasing mapped pages); the manifest's count
+/// is not trusted beyond it.
+const MAX_SPANS: usize = 1 << 16;
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> CoreError {
     CoreError::InvalidParameter {
@@ -229,13 +235,19 @@ struct Entry {
     len: usize,
 }
 
-/// An open safetensors shard of one network; tensors are read on demand.
+/// An open, memory-mapped safetensors shard of one network; tensors are converted on demand.
+///
+/// The file must not be truncated or rewritten in place while the shard is open (zcnas never
+/// does: shards are written to a temporary file and renamed into place); replacing it by a
+/// rename is fine.
 #[derive(Debug)]
 pub struct Shard {
     path: PathBuf,
-    file: File,
+    map: Mapped,
     n_instances: usize,
     entries: HashMap<String, Entry>,
+    /// Per instance, the byte range spanning its tensors (empty if it has none).
+    spans: Vec<std::ops::Range<usize>>,
 }
 
 impl Shard {
@@ -243,13 +255,13 @@ impl Shard {
     pub fn open(path: impl AsRef<Path>, n_instances: usize) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| io_err(&path, "cannot open", e))?;
-        let file_len = file
-            .metadata()
-            .map_err(|e| io_err(&path, "cannot stat", e))?
-            .len();
-        let mut n8 = [0u8; 8];
-        file.read_exact_at(&mut n8, 0)
-            .map_err(|e| io_err(&path, "cannot read the header of", e))?;
+        let map = Mapped::open(&file).map_err(|e| io_err(&path, "cannot map", e))?;
+        let bytes = map.bytes();
+        let file_len = bytes.len() as u64;
+        let n8: [u8; 8] = bytes
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| io_err(&path, "cannot read the header of", "the file is too short"))?;
         let n = u64::from_le_bytes(n8);
         if n > MAX_HEADER || 8u64.checked_add(n).is_none_or(|end| end > file_len) {
             return Err(io_err(
@@ -258,10 +270,8 @@ impl Shard {
                 format!("length {n}"),
             ));
         }
-        let mut header = vec![0u8; n as usize];
-        file.read_exact_at(&mut header, 8)
-            .map_err(|e| io_err(&path, "cannot read the header of", e))?;
-        let raw: HashMap<String, serde_json::Value> = serde_json::from_slice(&header)
+        let header = &bytes[8..8 + n as usize]; // 8 + n <= file_len, checked above
+        let raw: HashMap<String, serde_json::Value> = serde_json::from_slice(header)
             .map_err(|e| io_err(&path, "invalid safetensors header in", e))?;
         let data_start = 8 + n; // n <= MAX_HEADER: no overflow
         let mut entries = HashMap::with_capacity(raw.len());
@@ -313,11 +323,30 @@ impl Shard {
                 },
             );
         }
+        let mut spans = vec![0..0; n_instances.min(MAX_SPANS)];
+        for (name, e) in &entries {
+            let inst = name
+                .split_once('/')
+                .and_then(|(i, _)| i.parse::<usize>().ok());
+            let (Some(span), Ok(start)) = (
+                inst.and_then(|i| spans.get_mut(i)),
+                usize::try_from(e.start),
+            ) else {
+                continue;
+            };
+            let end = start + e.len * e.dtype.size(); // inside the file: checked above
+            *span = if span.start == span.end {
+                start..end
+            } else {
+                span.start.min(start)..span.end.max(end)
+            };
+        }
         Ok(Self {
             path,
-            file,
+            map,
             n_instances,
             entries,
+            spans,
         })
     }
 
@@ -330,10 +359,13 @@ impl Shard {
                 "the shard is incomplete",
             )
         })?;
-        let mut buf = vec![0u8; e.len.checked_mul(e.dtype.size()).unwrap_or(0)]; // checked at open
-        self.file
-            .read_exact_at(&mut buf, e.start)
-            .map_err(|err| io_err(&self.path, "cannot read", err))?;
+        let buf = self.raw(e).ok_or_else(|| {
+            io_err(
+                &self.path,
+                &format!("tensor {name:?} lies outside"),
+                "the shard is truncated",
+            )
+        })?;
         let data: Vec<f64> = match e.dtype {
             Dtype::F16 => buf
                 .chunks_exact(2)
@@ -355,12 +387,57 @@ impl Shard {
     }
 }
 
+impl Shard {
+    /// The stored bytes of an entry (in the map; `None` if they are not all there, which
+    /// [`Shard::open`] has already excluded).
+    fn raw(&self, e: &Entry) -> Option<&[u8]> {
+        let start = usize::try_from(e.start).ok()?;
+        let end = start.checked_add(e.len.checked_mul(e.dtype.size())?)?;
+        self.map.bytes().get(start..end)
+    }
+
+    /// One tensor by name as stored: `(dtype name, shape, little-endian bytes)`, without
+    /// conversion (the bytes are borrowed from the map).
+    pub fn read_raw(&self, name: &str) -> Result<(&'static str, &[usize], &[u8])> {
+        let e = self.entries.get(name).ok_or_else(|| {
+            io_err(
+                &self.path,
+                &format!("no tensor {name:?} in"),
+                "the shard is incomplete",
+            )
+        })?;
+        let bytes = self.raw(e).ok_or_else(|| {
+            io_err(
+                &self.path,
+                &format!("tensor {name:?} lies outside"),
+                "the shard is truncated",
+            )
+        })?;
+        let dtype = match e.dtype {
+            Dtype::F16 => "F16",
+            Dtype::F32 => "F32",
+            Dtype::F64 => "F64",
+        };
+        Ok((dtype, &e.shape, bytes))
+    }
+
+    /// Number of instances (from the manifest).
+    pub fn n_instances(&self) -> usize {
+        self.n_instances
+    }
+}
+
 impl InstanceSource for Shard {
     fn n_instances(&self) -> usize {
         self.n_instances
     }
     fn load(&self, inst: usize, term: u8) -> Result<Tensor> {
         self.read(&format!("{inst:03}/{}", TERMINALS[usize::from(term)]))
+    }
+    fn release(&self, inst: usize) {
+        if let Some(span) = self.spans.get(inst) {
+            self.map.release(span.clone());
+        }
     }
 }
 

@@ -7,14 +7,14 @@ use crate::threads::detached;
 use numpy::PyUntypedArrayMethods;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyByteArray, PyDict};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 use zcnas_core::gp::{
     self, variation, EvolveConfig, EvolveState, Evolver, InMemory, Tensor, ToScalar, Tree,
 };
-use zcnas_core::shards::TaskDataset;
+use zcnas_core::shards::{Shard, TaskDataset};
 use zcnas_core::CoreError;
 
 fn bad(name: &'static str, reason: String) -> CoreError {
@@ -125,6 +125,37 @@ fn eznas_score_stats<'py>(
     let (p, n) = (trees.len(), nets.len());
     Ok(s.into_pyarray(py).reshape([p, n])?)
 }
+
+/// The statistics of one shard as stored, read through the core's memory-mapped reader
+/// (`zcnas.eznas.shards.read_shard`): per instance, `[(terminal, dtype, shape, bytes)]` with
+/// dtype `"F16"`, `"F32"` or `"F64"` and the little-endian bytes in a new `bytearray`.
+#[pyfunction]
+fn eznas_read_shard(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    n_instances: Count,
+    terminals: Vec<String>,
+) -> PyRes<Vec<Vec<RawTensor<'_>>>> {
+    let shard = Shard::open(&path, n_instances.0)?;
+    let mut out = Vec::with_capacity(n_instances.0.min(1 << 16));
+    for k in 0..n_instances.0 {
+        let mut inst = Vec::with_capacity(terminals.len());
+        for name in &terminals {
+            let (dtype, shape, bytes) = shard.read_raw(&format!("{k:03}/{name}"))?;
+            inst.push((
+                name.clone(),
+                dtype,
+                shape.to_vec(),
+                PyByteArray::new(py, bytes),
+            ));
+        }
+        out.push(inst);
+    }
+    Ok(out)
+}
+
+/// `(terminal, dtype, shape, bytes)` of one stored tensor.
+type RawTensor<'py> = (String, &'static str, Vec<usize>, Bound<'py, PyByteArray>);
 
 fn method(m: &str) -> PyRes<variation::GenMethod> {
     Ok(match m {
@@ -298,6 +329,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(eznas_eval_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(eznas_score_arrays, m)?)?;
     m.add_function(wrap_pyfunction!(eznas_score_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(eznas_read_shard, m)?)?;
     m.add_function(wrap_pyfunction!(eznas_random_trees, m)?)?;
     m.add_function(wrap_pyfunction!(eznas_crossover, m)?)?;
     m.add_function(wrap_pyfunction!(eznas_mutate, m)?)?;

@@ -12,7 +12,13 @@
 //! tensors are dropped, so memory stays at a few instances' worth whatever the data size.
 //! Sub-trees that occur more than once in the chunk (crossover and mutation copy sub-trees
 //! between relatives, so populations share many) are evaluated once per instance and reused.
+//! Chains of element-wise operations are evaluated in one pass without intermediate tensors,
+//! in place where an input is uniquely owned, and straight into the sum when a reduction
+//! consumes them (see `fused.rs`); [`score_network_unfused`] and [`eval_tensor_unfused`]
+//! evaluate operation by operation and give the same values bit for bit (they are the
+//! reference of the tests).
 
+use super::fused::{Dag, Evaluator, Reduce};
 use super::tensor::{OpError, OpResult, Tensor};
 use super::tree::{subtree_end, Node, Tree, N_TERMINALS};
 use crate::error::{CoreError, Result};
@@ -32,11 +38,15 @@ pub enum ToScalar {
 }
 
 impl ToScalar {
-    /// Apply to a tensor.
+    /// Apply to a tensor (sums in eight lanes, as every reduction of the interpreter).
     pub fn apply(self, t: &Tensor) -> f64 {
+        self.reduce().apply(&t.data)
+    }
+
+    fn reduce(self) -> Reduce {
         match self {
-            Self::Mean => t.data.iter().sum::<f64>() / t.numel() as f64,
-            Self::L2 => t.data.iter().map(|x| x * x).sum::<f64>().sqrt(),
+            Self::Mean => Reduce::Mean,
+            Self::L2 => Reduce::Norm2,
         }
     }
 }
@@ -61,6 +71,11 @@ pub trait InstanceSource: Sync {
     fn n_instances(&self) -> usize;
     /// Terminal `term` of instance `inst`, as `f64`.
     fn load(&self, inst: usize, term: u8) -> Result<Tensor>;
+    /// A hint that the caller is done with instance `inst` (a memory-mapped source lets its
+    /// pages leave the resident set). Does nothing by default.
+    fn release(&self, inst: usize) {
+        let _ = inst;
+    }
 }
 
 /// Statistics held in memory: `instances[i][t]` is terminal `t` of instance `i` (`None` when
@@ -93,8 +108,16 @@ impl InstanceSource for InMemory {
 /// Terminal values of one instance.
 pub type Terminals = [Option<Arc<Tensor>>; N_TERMINALS];
 
-/// Evaluate one tree on one instance without caching; the root tensor, or why it failed.
+/// Evaluate one tree on one instance (fused element-wise chains); the root tensor, or why it
+/// failed.
 pub fn eval_tensor(tree: &Tree, terms: &Terminals) -> OpResult<Arc<Tensor>> {
+    let dag = Dag::new(&[tree]);
+    Evaluator::new(&dag, terms).root_tensor(0)
+}
+
+/// [`eval_tensor`] operation by operation, without fusion or caching (the reference of the
+/// fused path).
+pub fn eval_tensor_unfused(tree: &Tree, terms: &Terminals) -> OpResult<Arc<Tensor>> {
     let mut cache = HashMap::new();
     let shared = HashSet::new();
     eval_at(tree.nodes(), 0, terms, &shared, &mut cache).0
@@ -144,9 +167,96 @@ fn eval_at<'a>(
     (result, end)
 }
 
+/// Which terminals the live programs read, for one instance.
+fn needed_terminals(programs: &[&Tree], alive: &[bool]) -> [bool; N_TERMINALS] {
+    let mut needed = [false; N_TERMINALS];
+    for (p, _) in programs.iter().zip(alive).filter(|(_, a)| **a) {
+        for t in p.terminals() {
+            needed[usize::from(t)] = true;
+        }
+    }
+    needed
+}
+
+/// `to_scalar` of every program on instances `range` of one network, program-major
+/// (`programs.len() x range.len()`); NaN from the first instance where a program is invalid.
+fn instance_values<S: InstanceSource + ?Sized>(
+    programs: &[&Tree],
+    source: &S,
+    to_scalar: ToScalar,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<f64>> {
+    let dag = Dag::new(programs);
+    let len = range.len();
+    let mut out = vec![f64::NAN; programs.len() * len];
+    let mut alive = vec![true; programs.len()];
+    for (k, inst) in range.enumerate() {
+        if !alive.iter().any(|&a| a) {
+            break;
+        }
+        let needed = needed_terminals(programs, &alive);
+        let mut terms: Terminals = Default::default();
+        for (t, slot) in terms.iter_mut().enumerate() {
+            if needed[t] {
+                *slot = Some(Arc::new(source.load(inst, t as u8)?));
+            }
+        }
+        let mut ev = Evaluator::new(&dag, &terms);
+        for (i, live) in alive.iter_mut().enumerate() {
+            if !*live {
+                continue;
+            }
+            match ev.root_scalar(i, to_scalar.reduce()) {
+                Ok(x) if x.is_finite() => out[i * len + k] = x,
+                _ => *live = false,
+            }
+        }
+        source.release(inst);
+    }
+    Ok(out)
+}
+
+/// Network scores from the per-instance values of consecutive instance ranges (each
+/// program-major, as [`instance_values`] gives them): the mean over all instances, summed in
+/// instance order, so the split does not change the result; NaN if any value is NaN or there
+/// are no instances.
+fn combine(n_programs: usize, parts: &[Vec<f64>]) -> Vec<f64> {
+    let n_inst: usize = parts.iter().map(|p| p.len() / n_programs.max(1)).sum();
+    (0..n_programs)
+        .map(|i| {
+            let mut sum = 0.0f64;
+            for p in parts {
+                let len = p.len() / n_programs;
+                for &v in &p[i * len..(i + 1) * len] {
+                    if v.is_nan() {
+                        return f64::NAN;
+                    }
+                    sum += v;
+                }
+            }
+            if n_inst == 0 {
+                f64::NAN
+            } else {
+                sum / n_inst as f64
+            }
+        })
+        .collect()
+}
+
 /// Scores of `programs` on one network: for each, the mean over instances of
 /// `to_scalar(output)`, NaN where invalid. I/O errors of the source are returned.
 pub fn score_network<S: InstanceSource + ?Sized>(
+    programs: &[&Tree],
+    source: &S,
+    to_scalar: ToScalar,
+) -> Result<Vec<f64>> {
+    let v = instance_values(programs, source, to_scalar, 0..source.n_instances())?;
+    Ok(combine(programs.len(), &[v]))
+}
+
+/// [`score_network`] operation by operation (no fusion; sub-trees shared between programs
+/// are reused): the reference of the fused path, which gives the same values bit for bit.
+pub fn score_network_unfused<S: InstanceSource + ?Sized>(
     programs: &[&Tree],
     source: &S,
     to_scalar: ToScalar,
@@ -225,24 +335,31 @@ where
     if np == 0 || n_networks == 0 {
         return Ok(vec![f64::NAN; 0]);
     }
+    // Tasks are (network, part of its instances), every program in each task, so common
+    // sub-expressions are shared by the whole population; with several threads each network
+    // is cut into parts so that the tasks are small enough to balance.
     let threads = rayon::current_num_threads().max(1);
-    let chunks = (4 * threads).div_ceil(n_networks).clamp(1, np);
-    let size = np.div_ceil(chunks);
+    let parts = if threads == 1 {
+        1
+    } else {
+        (8 * threads).div_ceil(n_networks).clamp(1, 64)
+    };
     let tasks: Vec<(usize, usize)> = (0..n_networks)
-        .flat_map(|j| (0..np).step_by(size).map(move |s| (j, s)))
+        .flat_map(|j| (0..parts).map(move |p| (j, p)))
         .collect();
-    let results: Vec<((usize, usize), Vec<f64>)> = tasks
+    let results: Vec<Vec<f64>> = tasks
         .into_par_iter()
-        .map(|(j, s)| {
-            let chunk = &programs[s..(s + size).min(np)];
-            let r = with(j, &|src| score_network(chunk, src, to_scalar))?;
-            Ok(((j, s), r))
+        .map(|(j, p)| {
+            with(j, &|src| {
+                let n = src.n_instances();
+                instance_values(programs, src, to_scalar, p * n / parts..(p + 1) * n / parts)
+            })
         })
         .collect::<Result<_>>()?;
     let mut out = vec![f64::NAN; np * n_networks];
-    for ((j, s), r) in results {
-        for (k, v) in r.into_iter().enumerate() {
-            out[(s + k) * n_networks + j] = v;
+    for (j, chunk) in results.chunks(parts).enumerate() {
+        for (k, v) in combine(np, chunk).into_iter().enumerate() {
+            out[k * n_networks + j] = v;
         }
     }
     Ok(out)

@@ -6,7 +6,7 @@
 //! * [`ops`]: the operations, their shape rules and safe numeric semantics (a table in the
 //!   module documentation);
 //! * [`interp`]: evaluation of many programs on many networks in parallel, with common
-//!   sub-expression reuse;
+//!   sub-expression reuse and element-wise chains fused into one pass (`fused.rs`);
 //! * [`variation`]: ramped half-and-half generation, one-point crossover, uniform subtree
 //!   mutation, `varOr` and tournament selection, as DEAP;
 //! * [`evolve`]: the paper's Algorithm 1 with seeded, resumable state and a hall of fame;
@@ -15,6 +15,7 @@
 //! All arithmetic is `f64`; statistics stored as `f32`/`f16` are widened when loaded.
 
 pub mod evolve;
+mod fused;
 pub mod interp;
 mod linalg;
 pub mod ops;
@@ -24,7 +25,11 @@ pub mod tree;
 pub mod variation;
 
 pub use evolve::{EvolveConfig, EvolveState, Evolver, GenStats, Individual};
-pub use interp::{eval_tensor, score_matrix, score_network, InMemory, InstanceSource, ToScalar};
+pub use fused::BLOCK;
+pub use interp::{
+    eval_tensor, eval_tensor_unfused, score_matrix, score_network, score_network_unfused, InMemory,
+    InstanceSource, ToScalar,
+};
 pub use linalg::{EIG_ZERO_RTOL, PIVOT_RTOL};
 pub use ops::Op;
 pub use tensor::{OpError, Tensor};

@@ -37,10 +37,12 @@
 //! | `GtZero`, `LtZero` | `A>0`, `A<0` as 0/1 | NaN → 0 |
 //! | `Numel` | `[numel(A)]` | shape `(1,)` as `torch.Tensor([A.numel()])` |
 
+use super::fused::{
+    heaviside, map_block, map_tensor, zip_tensor, Arg, Bin, Recent, Reduce, Un, BLOCK,
+};
 use super::linalg::{batched_square, gram_eig_ratio, lu_slogdet};
 use super::tensor::{
-    broadcast_shapes, for_each_broadcast, numel_checked, zip_broadcast, OpError, OpResult, Tensor,
-    MAX_WORK,
+    broadcast_shapes, for_each_broadcast, numel_checked, OpError, OpResult, Tensor, MAX_WORK,
 };
 
 macro_rules! ops {
@@ -112,26 +114,12 @@ impl Op {
 
     /// Apply a unary operation.
     pub fn apply1(self, a: &Tensor) -> OpResult<Tensor> {
+        if let Some(u) = Un::of(self) {
+            return Ok(map_tensor(u, a));
+        }
         Ok(match self {
-            Self::Log => a.map(|x| if x <= 0.0 { 0.0 } else { x.ln() }),
-            Self::AbsLog => a.map(|x| if x == 0.0 { 0.0 } else { x.abs().ln() }),
-            Self::Abs => a.map(f64::abs),
-            Self::Square => a.map(|x| x * x),
-            Self::Exp => a.map(f64::exp),
             Self::Normalize => normalize(a),
-            Self::Relu => a.map(|x| if x < 0.0 { 0.0 } else { x }),
-            Self::Sign => a.map(|x| {
-                if x > 0.0 {
-                    1.0
-                } else if x < 0.0 {
-                    -1.0
-                } else {
-                    x * 0.0
-                }
-            }),
-            Self::Heaviside => a.map(heaviside),
-            Self::Invert => a.map(|x| 1.0 / x),
-            Self::FrobeniusNorm => Tensor::scalar(a.data.iter().map(|x| x * x).sum::<f64>().sqrt()),
+            Self::FrobeniusNorm => Tensor::scalar(Reduce::Norm2.apply(&a.data)),
             Self::Det => batched_square(a, "Det", |m, n| {
                 let (s, l, singular) = lu_slogdet(m, n);
                 if singular {
@@ -152,16 +140,9 @@ impl Op {
             })?,
             Self::SymEigRatio => gram_eig_ratio(a, "SymEigRatio")?,
             Self::EigRatio => gram_eig_ratio(a, "EigRatio")?,
-            Self::NormalizedSum => Tensor::scalar(a.data.iter().sum::<f64>() / a.numel() as f64),
-            Self::L1Norm => {
-                Tensor::scalar(a.data.iter().map(|x| x.abs()).sum::<f64>() / a.numel() as f64)
-            }
+            Self::NormalizedSum => Tensor::scalar(Reduce::Mean.apply(&a.data)),
+            Self::L1Norm => Tensor::scalar(Reduce::MeanAbs.apply(&a.data)),
             Self::Softmax => softmax(a),
-            Self::Sigmoid => a.map(sigmoid),
-            Self::OnesLike => a.map(|_| 1.0),
-            Self::ZerosLike => a.map(|_| 0.0),
-            Self::GtZero => a.map(|x| f64::from(u8::from(x > 0.0))),
-            Self::LtZero => a.map(|x| f64::from(u8::from(x < 0.0))),
             Self::Numel => Tensor {
                 shape: vec![1],
                 data: vec![a.numel() as f64],
@@ -170,16 +151,40 @@ impl Op {
         })
     }
 
+    /// [`apply1`](Self::apply1) on a tensor the caller gives up: element-wise maps, `Normalize`
+    /// and `Softmax` reuse its buffer (the same values as `apply1`).
+    pub(crate) fn apply1_owned(self, a: Tensor) -> OpResult<Tensor> {
+        if let Some(u) = Un::of(self) {
+            let mut t = a;
+            for d in t.data.chunks_mut(BLOCK) {
+                map_block(u, d, Arg::Dst);
+            }
+            return Ok(t);
+        }
+        match self {
+            Self::Normalize => Ok(normalize_owned(a)),
+            Self::Softmax => Ok(softmax_owned(a)),
+            _ => self.apply1(&a),
+        }
+    }
+
     /// Apply a binary operation.
     pub fn apply2(self, a: &Tensor, b: &Tensor) -> OpResult<Tensor> {
+        if let Some(op) = Bin::of(self) {
+            return zip_tensor(op, a, b);
+        }
         match self {
-            Self::Add => zip_broadcast(a, b, |x, y| x + y),
-            Self::Sub => zip_broadcast(a, b, |x, y| x - y),
-            Self::Mul => zip_broadcast(a, b, |x, y| x * y),
-            Self::Lt => zip_broadcast(a, b, |x, y| f64::from(u8::from(x < y))),
-            Self::Gt => zip_broadcast(a, b, |x, y| f64::from(u8::from(x > y))),
-            Self::Eq => zip_broadcast(a, b, |x, y| f64::from(u8::from(x == y))),
             Self::MatMul => matmul(a, b),
+            Self::Hamming if a.shape == b.shape => {
+                // heaviside(x) != heaviside(y), without branches: NaN differs from anything.
+                let count: u64 = a
+                    .data
+                    .iter()
+                    .zip(&b.data)
+                    .map(|(&x, &y)| u64::from(((x > 0.0) != (y > 0.0)) | x.is_nan() | y.is_nan()))
+                    .sum();
+                Ok(Tensor::scalar(count as f64))
+            }
             Self::Hamming => {
                 let out = broadcast_shapes(&a.shape, &b.shape)?;
                 let mut count = 0usize;
@@ -190,12 +195,19 @@ impl Op {
                 Ok(Tensor::scalar(count as f64))
             }
             Self::KLDiv => {
-                let out = broadcast_shapes(&a.shape, &b.shape)?;
                 let mut sum = 0.0;
-                for_each_broadcast(&a.shape, &b.shape, &out, |i, j| {
-                    let (x, t) = (a.data[i], b.data[j]);
-                    sum += xlogy(t, t) - t * x;
-                });
+                if a.shape == b.shape {
+                    // The same order as the broadcasting loop below.
+                    for (&x, &t) in a.data.iter().zip(&b.data) {
+                        sum += xlogy(t, t) - t * x;
+                    }
+                } else {
+                    let out = broadcast_shapes(&a.shape, &b.shape)?;
+                    for_each_broadcast(&a.shape, &b.shape, &out, |i, j| {
+                        let (x, t) = (a.data[i], b.data[j]);
+                        sum += xlogy(t, t) - t * x;
+                    });
+                }
                 if a.ndim() > 0 {
                     sum /= a.shape[0] as f64;
                 }
@@ -204,25 +216,6 @@ impl Op {
             Self::CosineSimilarity => cosine(a, b),
             _ => Err(OpError(format!("{} takes one argument", self.name()))),
         }
-    }
-}
-
-fn heaviside(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x.is_nan() {
-        x
-    } else {
-        0.0
-    }
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
     }
 }
 
@@ -238,56 +231,78 @@ fn xlogy(x: f64, y: f64) -> f64 {
 }
 
 fn normalize(a: &Tensor) -> Tensor {
-    let n = a.numel() as f64;
-    let mean = a.data.iter().sum::<f64>() / n;
-    let var = a.data.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+    normalize_owned(a.clone())
+}
+
+fn normalize_owned(mut t: Tensor) -> Tensor {
+    let n = t.numel() as f64;
+    let mean = t.data.iter().sum::<f64>() / n;
+    let var = t.data.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
     let std = var.sqrt();
-    a.map(|x| {
-        let v = (x - mean) / std;
-        if v.is_nan() {
-            0.0
-        } else {
-            v
-        }
-    })
+    for x in &mut t.data {
+        let v = (*x - mean) / std;
+        *x = if v.is_nan() { 0.0 } else { v };
+    }
+    t
 }
 
 fn softmax(a: &Tensor) -> Tensor {
-    let nd = a.ndim();
+    softmax_owned(a.clone())
+}
+
+/// Softmax over torch's implicit dim, in place. The rows along `dim` are visited contiguously
+/// (all `inner` positions at once); each position's max, sum and quotients are computed in
+/// the same order as one position at a time would, so the values do not depend on the loop
+/// order.
+fn softmax_owned(mut t: Tensor) -> Tensor {
+    let nd = t.ndim();
     if nd == 0 {
-        return a.map(|x| if x.is_nan() { x } else { 1.0 });
+        for x in &mut t.data {
+            if !x.is_nan() {
+                *x = 1.0;
+            }
+        }
+        return t;
     }
     let dim = usize::from(!matches!(nd, 1 | 3));
-    let len = a.shape[dim];
-    let inner: usize = a.shape[dim + 1..].iter().product();
-    let outer: usize = a.shape[..dim].iter().product();
-    let mut out = a.data.clone();
-    for o in 0..outer {
-        for i in 0..inner {
-            let at = |k: usize| o * len * inner + k * inner + i;
-            let m = (0..len)
-                .map(|k| a.data[at(k)])
-                .fold(f64::NEG_INFINITY, f64::max);
-            let m = if (0..len).any(|k| a.data[at(k)].is_nan()) {
-                f64::NAN
-            } else {
-                m
-            };
-            let mut s = 0.0;
-            for k in 0..len {
-                let e = (a.data[at(k)] - m).exp();
-                out[at(k)] = e;
-                s += e;
+    let len = t.shape[dim];
+    let inner: usize = t.shape[dim + 1..].iter().product();
+    if len == 0 || inner == 0 {
+        return t;
+    }
+    let mut m = vec![0.0; inner];
+    let mut s = vec![0.0; inner];
+    let mut nan = vec![false; inner];
+    for block in t.data.chunks_mut(len * inner) {
+        m.fill(f64::NEG_INFINITY);
+        nan.fill(false);
+        for row in block.chunks(inner) {
+            for ((m, nan), &x) in m.iter_mut().zip(nan.iter_mut()).zip(row) {
+                *m = m.max(x);
+                *nan |= x.is_nan();
             }
-            for k in 0..len {
-                out[at(k)] /= s;
+        }
+        for (m, &nan) in m.iter_mut().zip(&nan) {
+            if nan {
+                *m = f64::NAN;
+            }
+        }
+        s.fill(0.0);
+        let mut recent = Recent::new();
+        for row in block.chunks_mut(inner) {
+            for ((x, &m), s) in row.iter_mut().zip(&m).zip(s.iter_mut()) {
+                let e = recent.get(*x - m, f64::exp);
+                *x = e;
+                *s += e;
+            }
+        }
+        for row in block.chunks_mut(inner) {
+            for (x, &s) in row.iter_mut().zip(&s) {
+                *x /= s;
             }
         }
     }
-    Tensor {
-        shape: a.shape.clone(),
-        data: out,
-    }
+    t
 }
 
 fn matmul(a: &Tensor, b: &Tensor) -> OpResult<Tensor> {
