@@ -309,3 +309,24 @@ def test_cli_evolve_over_scores(tmp_path, capsys) -> None:
 def test_bad_search_settings_are_errors(bad) -> None:
     with pytest.raises(ZcnasError):
         evolve_scores(_tasks()[:1], **{"generations": 1, "population": 10, **bad})
+
+
+def test_aznas_evolution_accepts_a_score_program() -> None:
+    from zcnas.eznas.scores import ProgramProxies
+    from zcnas.search.evolution import aznas_evolution, random_proxy_search
+    from zcnas.search.problem import SearchSpace, TableProxies
+
+    prog = ScoreProgram("Add(jacov, Log(flops))")
+    base = TableProxies(list(prog.proxies), source="suite_zero")
+    src = ProgramProxies(prog, base)  # no pool operation: no reference needed
+    space = SearchSpace.nb201("suite_zero")
+    res = aznas_evolution(space, src, iterations=30, top_k=5, rng=0)
+    vals = src(res.history)[:, 0]
+    assert res.best_arch == res.history[int(np.nanargmax(vals))]
+    # the value is the formula on the stored scores: jacov + sign(f) ln(1 + |f|)
+    x = base([res.best_arch])[0]
+    assert src([res.best_arch])[0, 0] == pytest.approx(
+        x[1] + np.sign(x[0]) * np.log1p(abs(x[0])), rel=1e-12
+    )
+    pick = random_proxy_search(space, src, n_samples=50, rng=1)
+    assert np.isfinite(src([pick.best_arch])[0, 0])
