@@ -330,3 +330,15 @@ def test_aznas_evolution_accepts_a_score_program() -> None:
     )
     pick = random_proxy_search(space, src, n_samples=50, rng=1)
     assert np.isfinite(src([pick.best_arch])[0, 0])
+
+
+def test_prepared_reference_equals_joint_evaluation() -> None:
+    rng = np.random.default_rng(4)
+    ref, x = rng.normal(size=(30, 3)), rng.normal(size=(12, 3))
+    for e in _native.score_gp_random(100, NAMES, 11, 1, 4):
+        p = ScoreProgram(e, tuple(NAMES))
+        cols = [NAMES.index(q) for q in p.proxies]
+        prep = _native.ScoreGpPrepared(p.expr, list(p.proxies), ref[:, cols].copy())
+        _assert_same(
+            prep.eval(x[:, cols].copy()), p.evaluate(x[:, cols], reference=ref[:, cols]), e
+        )

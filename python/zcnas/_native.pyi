@@ -16,6 +16,7 @@ __all__ = [
     "EznasEvolver",
     "IncrementalAggregator",
     "NonFiniteError",
+    "ScoreGpPrepared",
     "ZcnasError",
     "__version__",
     "_after_fork_in_child",
@@ -146,6 +147,14 @@ def score_gp_evolve(
     tasks: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
     config_json: str,
 ) -> str: ...
+
+@final
+class ScoreGpPrepared:
+    def __new__(
+        cls, expr: str, proxies: list[str], reference: npt.NDArray[np.float64]
+    ) -> ScoreGpPrepared: ...
+    def eval(self, scores: npt.NDArray[np.float64]) -> _F64:
+        """Values on an ``(n, k)`` score matrix."""
 
 @final
 class EznasEvolver:

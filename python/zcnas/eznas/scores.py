@@ -407,7 +407,9 @@ class ProgramProxies:
     ``Rank``/``Zscore`` use ``reference`` (an ``(m, k)`` matrix in :attr:`ScoreProgram.proxies`
     order, e.g. unlabelled stored scores of the searched space), else the program's stored
     reference pool, so an architecture's value does not depend on what else was scored.
-    Architectures with a non-finite input score get NaN (ranked lowest by the searches).
+    Architectures with a non-finite input score get NaN (ranked lowest by the searches). The
+    reference's pool statistics are computed once (``zcnas_core::gp::scores::PreparedFormula``),
+    so a call costs a binary search per ``Rank``, not a sort of the reference.
 
     Raises:
         ZcnasError: the source lacks a read proxy, or a pool program has no reference.
@@ -432,7 +434,13 @@ class ProgramProxies:
         ref = program.reference_matrix() if reference is None else np.asarray(reference, float)
         if program.uses_pool and ref is None:
             raise ZcnasError("this program uses Rank/Zscore: give it a reference pool")
-        self._ref = ref if program.uses_pool else None
+        self._prepared = (
+            _native.ScoreGpPrepared(
+                program.expr, list(program.proxies), np.ascontiguousarray(ref, dtype=np.float64)
+            )
+            if program.uses_pool
+            else None
+        )
 
     @property
     def n_evals(self) -> int:
@@ -444,7 +452,10 @@ class ProgramProxies:
         out = np.full(x.shape[0], np.nan)
         ok = np.isfinite(x).all(axis=1)
         if ok.any():
-            out[ok] = self.program.evaluate(x[ok], reference=self._ref)
+            if self._prepared is not None:  # reference statistics computed once
+                out[ok] = self._prepared.eval(np.ascontiguousarray(x[ok]))
+            else:
+                out[ok] = self.program.evaluate(x[ok])
         return out[:, None]
 
 

@@ -8,7 +8,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use zcnas_core::gp::scores::{self, SOp, STree, ScoreGpConfig, ScoreTask};
+use zcnas_core::gp::scores::{self, PreparedFormula, SOp, STree, ScoreGpConfig, ScoreTask};
 use zcnas_core::CoreError;
 
 fn bad(name: &'static str, reason: String) -> CoreError {
@@ -54,6 +54,52 @@ fn score_gp_eval<'py>(
     let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
     let v = detached(py, || t.eval(&refs, n_ref.0))?;
     Ok(v.into_pyarray(py))
+}
+
+/// The `(n, k)` row-major matrix as `k` columns, checked against the proxy count.
+fn columns_of(scores: &PyReadonlyArray2<'_, f64>, k_expected: usize) -> PyRes<Vec<Vec<f64>>> {
+    let (s, n, k) = slice2(scores);
+    if k != k_expected {
+        return Err(bad("scores", format!("{k} columns for {k_expected} proxies")).into());
+    }
+    Ok((0..k)
+        .map(|j| (0..n).map(|i| s[i * k + j]).collect())
+        .collect())
+}
+
+/// A formula with the pool statistics of a reference pool computed once (see
+/// `zcnas_core::gp::scores::PreparedFormula`).
+#[pyclass(module = "zcnas._native", frozen)]
+struct ScoreGpPrepared {
+    inner: PreparedFormula,
+    k: usize,
+}
+
+#[pymethods]
+impl ScoreGpPrepared {
+    #[new]
+    fn new(expr: &str, proxies: Vec<String>, reference: PyReadonlyArray2<'_, f64>) -> PyRes<Self> {
+        let t = STree::parse(expr, &proxies)?;
+        let cols = columns_of(&reference, proxies.len())?;
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        Ok(Self {
+            inner: t.prepare(&refs)?,
+            k: proxies.len(),
+        })
+    }
+
+    /// Values on an `(n, k)` score matrix.
+    fn eval<'py>(
+        &self,
+        py: Python<'py>,
+        scores: PyReadonlyArray2<'py, f64>,
+    ) -> PyRes<Bound<'py, PyArray1<f64>>> {
+        let cols = columns_of(&scores, self.k)?;
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let inner = &self.inner;
+        let v = detached(py, || inner.eval(&refs))?;
+        Ok(v.into_pyarray(py))
+    }
 }
 
 /// `n` random formulas over `proxies` of height `min_height..=max_height` (at most 12).
@@ -126,5 +172,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(score_gp_eval, m)?)?;
     m.add_function(wrap_pyfunction!(score_gp_random, m)?)?;
     m.add_function(wrap_pyfunction!(score_gp_evolve, m)?)?;
+    m.add_class::<ScoreGpPrepared>()?;
     Ok(())
 }
