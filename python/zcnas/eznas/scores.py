@@ -364,6 +364,11 @@ def register_score_program(
             raise ZcnasError(f"proxy {name!r} is not a score-program proxy")
         del base._REGISTRY[name]
     ref = program.reference_matrix()
+    prepared = (
+        _native.ScoreGpPrepared(program.expr, list(program.proxies), np.ascontiguousarray(ref))
+        if program.uses_pool and ref is not None
+        else None
+    )
 
     def compute(ctx: Any, flavor: str) -> float:
         vals = []
@@ -371,7 +376,9 @@ def register_score_program(
             fl = flavors.get(c.name) or c.resolve_flavor(ctx.flavor)
             vals.append(float(c.compute(ctx, fl)))
         x = np.asarray([vals], dtype=np.float64)
-        return float(program.evaluate(x, reference=ref if program.uses_pool else None)[0])
+        if prepared is not None:
+            return float(prepared.eval(x)[0])
+        return float(program.evaluate(x)[0])
 
     def check(info: Any, flavor: str) -> str | None:
         for c in comps:
