@@ -115,7 +115,7 @@ def main() -> None:
             bootstrap=10,
             surrogate_trials=10,
             entropy_random=20,
-            ablation_trials=3,
+            ablation_trials=1,
             entropy_strategies=("sturges",),
         )
     print(f"{len(tasks)} tasks: {', '.join(t.label for t in tasks)}; load {os.getloadavg()}")

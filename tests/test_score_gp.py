@@ -3,6 +3,7 @@ determinism, the held-out split, JSON, and the registered proxy against stored s
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -342,3 +343,16 @@ def test_prepared_reference_equals_joint_evaluation() -> None:
         _assert_same(
             prep.eval(x[:, cols].copy()), p.evaluate(x[:, cols], reference=ref[:, cols]), e
         )
+
+
+def test_cli_show_score_program(tmp_path, capsys) -> None:
+    from zcnas.cli import main
+
+    p = ScoreProgram("Mul(Rank(alpha), Log(beta_1))", fitness=0.5)
+    p = p.with_reference(_tasks()[0])
+    path = tmp_path / "p.json"
+    p.save(path)
+    assert main(["eznas", "show", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["expr"] == p.expr and out["proxies"] == ["alpha", "beta_1"]
+    assert out["uses_pool"] and out["reference_rows"] == 300 and out["size"] == 3

@@ -49,8 +49,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="small settings for a first look (10 bootstrap, 10 surrogate trials, 3 ablation "
-        "trials, 20 random orders, the paper's bin rule only)",
+        help="small settings for a first look (10 bootstrap, 10 surrogate trials, 1 "
+        "importance / ablation trial, 20 random orders, the paper's bin rule only)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_analyze)
@@ -85,7 +85,7 @@ def _analyze(args: argparse.Namespace) -> int:
         raise ZcnasError(f"--workers must be at least 1, got {args.workers}")
     if args.quick:
         cfg.bootstrap, cfg.surrogate_trials, cfg.entropy_random = 10, 10, 20
-        cfg.ablation_trials, cfg.entropy_strategies = 3, ("sturges",)
+        cfg.ablation_trials, cfg.entropy_strategies = 1, ("sturges",)
     if args.steps:
         cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
     pairs = None

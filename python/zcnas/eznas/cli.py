@@ -282,6 +282,8 @@ def _show(args: argparse.Namespace) -> int:
                 f"{args.program!r} is neither a program file nor a released program "
                 f"({', '.join(sorted(released))})"
             )
+        if '"zcnas-score-program"' in Path(args.program).read_text(errors="replace")[:200]:
+            return _show_score_program(args)
         prog = Program.load(args.program)
     out: dict[str, Any] = {
         "formula": str(prog),
@@ -310,4 +312,32 @@ def _show(args: argparse.Namespace) -> int:
     for d, r in out.get("kendall_tau", {}).items():
         tau = "n/a" if r["tau"] is None else f"{r['tau']:+.4f}"
         print(f"  {d}: Kendall tau vs {r['target']} = {tau} on {r['n']} networks")
+    return 0
+
+
+def _show_score_program(args: argparse.Namespace) -> int:
+    """``zcnas eznas show`` for a score-level program (``zcnas.eznas.scores``)."""
+    from zcnas.eznas.scores import ScoreProgram
+
+    prog = ScoreProgram.load(args.program)
+    out = {
+        "formula": prog.formula(),
+        "expr": prog.expr,
+        "proxies": list(prog.proxies),
+        "size": prog.size,
+        "uses_pool": prog.uses_pool,
+        "reference_rows": None
+        if prog.reference is None
+        else len(next(iter(prog.reference.values()))),
+        "fitness": prog.fitness,
+    }
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(out["formula"])
+    print(f"proxies: {', '.join(out['proxies'])}; {out['size']} nodes (higher = better)")
+    if prog.uses_pool:
+        print(
+            f"rank/zscore against a stored reference pool of {out['reference_rows']} architectures"
+        )
     return 0
