@@ -280,6 +280,9 @@ def _score(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from zcnas import stats
+    from zcnas._malloc import keep_heap
+
+    keep_heap()  # this process scores: keep freed activations in the heap
     from zcnas.scoring import sample_archs, score_architectures
 
     if args.space.startswith("tnb101"):

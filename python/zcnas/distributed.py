@@ -103,11 +103,14 @@ def all_archs(space: str) -> list[Any]:
 
 
 def _worker_setup(threads: int) -> None:
-    """Runs first in every worker: one thread budget for torch and the zcnas pool."""
+    """Runs first in every worker: one thread budget for torch and the zcnas pool, and freed
+    tensor buffers kept in the heap (:func:`zcnas._malloc.keep_heap`)."""
     import torch
 
     import zcnas
+    from zcnas._malloc import keep_heap
 
+    keep_heap()
     torch.set_num_threads(threads)
     zcnas.set_num_threads(threads)
 
