@@ -131,6 +131,27 @@ def test_workers_give_the_serial_tables(store_path):
         run_analysis(tasks, AnalysisConfig(workers=0, **kw))
 
 
+def test_pool_in_an_unguarded_script_says_why(tmp_path):
+    """Spawned workers re-run a script without a main guard; the analysis says so."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from zcnas.analysis import TaskData\n"
+        "from zcnas.analysis.report import AnalysisConfig, run_analysis\n"
+        "acc = np.arange(50.0)\n"
+        "t = TaskData.from_arrays(np.column_stack([acc, acc[::-1]]), acc)\n"
+        "run_analysis([t], AnalysisConfig(workers=2, steps=('bias',)))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert res.returncode != 0
+    assert "must guard its entry point" in res.stderr
+
+
 def test_cli_analyze(store_path, tmp_path, capsys):
     out = tmp_path / "cli"
     rc = main(

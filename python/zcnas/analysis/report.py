@@ -51,7 +51,9 @@ class AnalysisConfig:
         workers: Processes for the information, bias and surrogate steps (``1``: all in this
             process; ``None``: one per usable CPU): tasks, and surrogate trials, are spread
             over a :func:`zcnas.analysis.surrogate.process_pool`. Every table is identical
-            for any value (same functions, same seeds, results gathered in order).
+            for any value (same functions, same seeds, results gathered in order). The
+            workers are spawned: a script must guard its entry point with
+            ``if __name__ == "__main__":`` (a :class:`~zcnas.exceptions.ZcnasError` says so).
     """
 
     bootstrap: int = 100
@@ -150,8 +152,17 @@ def run_analysis(
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ZcnasError(f"workers must be a positive integer or None, got {cfg.workers!r}")
     if n_workers > 1 and set(cfg.steps) & {"information", "bias", "surrogate"}:
-        with _sur.process_pool(n_workers) as pool:
-            return _run(tasks, cfg, pool, progress, log)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            with _sur.process_pool(n_workers) as pool:
+                return _run(tasks, cfg, pool, progress, log)
+        except BrokenProcessPool as e:
+            raise ZcnasError(
+                "a worker process of the analysis pool died (its error is printed above). A "
+                "script that runs the analysis with workers > 1 must guard its entry point with "
+                "`if __name__ == '__main__':` (workers are spawned), or use workers=1"
+            ) from e
     return _run(tasks, cfg, None, progress, log)
 
 

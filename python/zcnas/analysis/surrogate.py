@@ -191,8 +191,9 @@ def process_pool(workers: int | None = None) -> Executor:
     """A process pool for the ``pool`` argument of the trial functions (and of
     :func:`zcnas.analysis.report.run_analysis` through ``AnalysisConfig.workers``).
 
-    ``spawn`` start method; each worker uses one OpenMP / zcnas thread. Use it as a context
-    manager (``with process_pool(2) as pool: ...``) so that the workers exit.
+    ``spawn`` start method (a script must guard its entry point with
+    ``if __name__ == "__main__":``); each worker uses one OpenMP / zcnas thread. Use it as a
+    context manager (``with process_pool(2) as pool: ...``) so that the workers exit.
 
     Args:
         workers: Processes (default: the CPUs this process may run on).
