@@ -75,6 +75,57 @@ def _finite(name: str, value: Any) -> float:
     return x
 
 
+def json_object(data: str | Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    """The JSON object of a saved program (text or an already parsed dict) that has an
+    ``expr``; ZcnasError (naming ``what``) for text that is not JSON or nested too deeply."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as e:
+            raise ZcnasError(f"invalid {what} JSON: {type(e).__name__}: {e}") from None
+    if not isinstance(data, Mapping) or "expr" not in data:
+        raise ZcnasError(f"a {what} JSON object needs an 'expr' field")
+    return data
+
+
+def common_fields(data: Mapping[str, Any], what: str) -> tuple[str | None, float | None, dict]:
+    """``(name, fitness, meta)`` of a program JSON object, checked: text, a finite number
+    (or null), an object."""
+    fitness = data.get("fitness")
+    if fitness is not None:
+        fitness = _finite("fitness", fitness)
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ZcnasError(f"{what} name must be text, got {type(name).__name__}")
+    meta = data.get("meta", {})
+    if not isinstance(meta, Mapping):
+        raise ZcnasError(f"{what} meta must be an object, got {type(meta).__name__}")
+    return name, fitness, dict(meta)
+
+
+def put_common_fields(
+    d: dict[str, Any], name: str | None, fitness: float | None, meta: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Add the optional ``name``, ``fitness`` and ``meta`` fields to a program's JSON dict."""
+    if name is not None:
+        d["name"] = name
+    if fitness is not None:
+        d["fitness"] = float(fitness)
+    if meta:
+        d["meta"] = dict(meta)
+    return d
+
+
+def read_program_text(path: str | os.PathLike[str], what: str) -> str:
+    """The UTF-8 text of a saved program; ZcnasError when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ZcnasError(f"cannot read {what} {path}: {e}") from None
+    except UnicodeDecodeError:
+        raise ZcnasError(f"{what} {path} is not a UTF-8 text (JSON) file") from None
+
+
 def _terminal_names() -> tuple[str, ...]:
     from zcnas.eznas import TERMINALS
 
@@ -170,13 +221,7 @@ class Program:
             "sign": self.sign,
             "terminals": sorted(self.terminals),
         }
-        if self.name is not None:
-            d["name"] = self.name
-        if self.fitness is not None:
-            d["fitness"] = self.fitness
-        if self.meta:
-            d["meta"] = self.meta
-        return d
+        return put_common_fields(d, self.name, self.fitness, self.meta)
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""
@@ -191,31 +236,17 @@ class Program:
                 the wrong type: ``expr``/``name`` text, ``fitness`` a finite number or null,
                 ``meta`` an object.
         """
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except (ValueError, RecursionError) as e:
-                raise ZcnasError(f"invalid program JSON: {type(e).__name__}: {e}") from None
-        if not isinstance(data, Mapping) or "expr" not in data:
-            raise ZcnasError("a program JSON object needs an 'expr' field")
+        data = json_object(data, "program")
         if data.get("format", FORMAT) != FORMAT:
             raise ZcnasError(f"not a program file: format {data.get('format')!r}")
-        fitness = data.get("fitness")
-        if fitness is not None:
-            fitness = _finite("fitness", fitness)
-        name = data.get("name")
-        if name is not None and not isinstance(name, str):
-            raise ZcnasError(f"program name must be text, got {type(name).__name__}")
-        meta = data.get("meta", {})
-        if not isinstance(meta, Mapping):
-            raise ZcnasError(f"program meta must be an object, got {type(meta).__name__}")
+        name, fitness, meta = common_fields(data, "program")
         return cls(
             expr=data["expr"],
             to_scalar=data.get("to_scalar", "mean"),
             sign=data.get("sign", 1.0),
             name=name,
             fitness=fitness,
-            meta=dict(meta),
+            meta=meta,
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -225,13 +256,7 @@ class Program:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Program:
         """Read a program saved by :meth:`save`."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise ZcnasError(f"cannot read program {path}: {e}") from None
-        except UnicodeDecodeError:
-            raise ZcnasError(f"program {path} is not a UTF-8 text (JSON) file") from None
-        return cls.from_json(text)
+        return cls.from_json(read_program_text(path, "program"))
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, instances: Sequence[Mapping[str, Any]]) -> float:

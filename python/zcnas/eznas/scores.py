@@ -36,7 +36,6 @@ the core) and reports the formulas' Kendall tau there.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import time
@@ -49,6 +48,7 @@ import numpy as np
 
 from zcnas import _native
 from zcnas.exceptions import ZcnasError
+from zcnas.eznas.program import common_fields, json_object, put_common_fields, read_program_text
 
 if TYPE_CHECKING:
     from zcnas.analysis.data import TaskData
@@ -266,13 +266,7 @@ class ScoreProgram:
         }
         if self.reference is not None:
             d["reference"] = {p: [float(v) for v in c] for p, c in self.reference.items()}
-        if self.name is not None:
-            d["name"] = self.name
-        if self.fitness is not None:
-            d["fitness"] = float(self.fitness)
-        if self.meta:
-            d["meta"] = self.meta
-        return d
+        return put_common_fields(d, self.name, self.fitness, self.meta)
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""
@@ -281,32 +275,14 @@ class ScoreProgram:
     @classmethod
     def from_json(cls, data: str | Mapping[str, Any]) -> ScoreProgram:
         """A program from :meth:`to_json` text or dict; ZcnasError on anything else."""
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except (ValueError, RecursionError) as e:
-                raise ZcnasError(f"invalid score program JSON: {e}") from None
-        if not isinstance(data, Mapping) or data.get("format") != FORMAT or "expr" not in data:
+        data = json_object(data, "score program")
+        if data.get("format") != FORMAT:
             raise ZcnasError(f"not a score program (format {FORMAT!r} with an 'expr')")
         proxies = data.get("proxies", [])
         if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
             raise ZcnasError("score program 'proxies' must be a list of names")
-        fit = data.get("fitness")
-        if fit is not None and (
-            isinstance(fit, bool) or not isinstance(fit, int | float) or not math.isfinite(fit)
-        ):
-            raise ZcnasError("score program 'fitness' must be a finite number")
-        meta = data.get("meta", {})
-        if not isinstance(meta, Mapping):
-            raise ZcnasError("score program 'meta' must be an object")
-        return cls(
-            data["expr"],
-            tuple(proxies),
-            data.get("reference"),
-            data.get("name"),
-            fit,
-            dict(meta),
-        )
+        name, fit, meta = common_fields(data, "score program")
+        return cls(data["expr"], tuple(proxies), data.get("reference"), name, fit, meta)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_json` to ``path``."""
@@ -315,11 +291,7 @@ class ScoreProgram:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ScoreProgram:
         """Read a program written by :meth:`save`."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise ZcnasError(f"cannot read score program {path}: {e}") from None
-        return cls.from_json(text)
+        return cls.from_json(read_program_text(path, "score program"))
 
     def register(self, name: str, **kwargs: Any) -> Any:
         """Register as a proxy (see :func:`register_score_program`)."""
