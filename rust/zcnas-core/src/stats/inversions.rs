@@ -81,7 +81,21 @@ pub(crate) fn count_inversions_small(v: &[u32], bits: u32, s: &mut InvScratch) -
 }
 
 fn count<T: Lane>(v: &[u32], bits: u32, tab: &mut Vec<[T; LANES]>) -> u64 {
-    let levels = bits.div_ceil(R).max(1);
+    // One instance per number of levels, so that the loop over levels is unrolled.
+    match bits.div_ceil(R).max(1) {
+        1 => count_levels::<T, 1>(v, bits, tab),
+        2 => count_levels::<T, 2>(v, bits, tab),
+        3 => count_levels::<T, 3>(v, bits, tab),
+        4 => count_levels::<T, 4>(v, bits, tab),
+        5 => count_levels::<T, 5>(v, bits, tab),
+        6 => count_levels::<T, 6>(v, bits, tab),
+        7 => count_levels::<T, 7>(v, bits, tab),
+        _ => count_levels::<T, 8>(v, bits, tab),
+    }
+}
+
+/// [`count`] with `L = ceil(bits / R)` digit levels.
+fn count_levels<T: Lane, const L: usize>(v: &[u32], bits: u32, tab: &mut Vec<[T; LANES]>) -> u64 {
     // masks[e][k] = 1 for the lanes k < e.
     let mut masks = [[T::default(); LANES]; LANES];
     for (e, m) in masks.iter_mut().enumerate() {
@@ -91,20 +105,19 @@ fn count<T: Lane>(v: &[u32], bits: u32, tab: &mut Vec<[T; LANES]>) -> u64 {
     }
     // Level l (0 = most significant digit) reads the digit at `shift` and has one row per
     // prefix of the `bits - shift - R` bits above it (the top level may be narrower than R).
-    let mut offsets = [(0usize, 0u32); 8];
+    let mut levels = [(0usize, 0u32); L];
     let mut total = 0usize;
-    for (l, slot) in offsets.iter_mut().take(levels as usize).enumerate() {
-        let shift = (levels - 1 - l as u32) * R;
+    for (l, slot) in levels.iter_mut().enumerate() {
+        let shift = (L - 1 - l) as u32 * R;
         let above = bits.saturating_sub(shift + R);
         *slot = (total, shift);
         total += 1usize << above;
     }
-    let levels = &offsets[..levels as usize];
     tab.clear();
     tab.resize(total, [T::default(); LANES]);
     let mut inv: u64 = 0;
     for &x in v {
-        for &(offset, shift) in levels {
+        for &(offset, shift) in &levels {
             let prefix = (u64::from(x) >> (shift + R)) as usize;
             let e = (x >> shift) as usize & (LANES - 1);
             let row = &mut tab[offset + prefix];

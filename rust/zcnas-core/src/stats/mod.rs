@@ -18,7 +18,7 @@ pub use batch::{
     kendall_tau_batch, pearson_batch, spearman_batch, validate as validate_batch, BatchTarget,
 };
 pub use corr::{pearson, spearman};
-pub use kendall::{kendall_tau, KendallPrepared};
+pub use kendall::{kendall_tau, KendallPrepared, KENDALL_PARALLEL_MIN};
 pub(crate) use radix::sort_pairs;
 pub use rank::{rankdata, rankdata_into, RankScratch};
 pub use topk::{kendall_tau_top, top_k_indices, top_k_precision};
