@@ -27,6 +27,9 @@ pub const FORMAT: &str = "zcnas-eznas-stats";
 /// Largest safetensors header accepted (bytes).
 const MAX_HEADER: u64 = 100 << 20;
 
+/// Tensors of at least this many bytes have their pages mapped in one call before reading.
+const PREFAULT_BYTES: usize = 4 << 12;
+
 /// Instances whose byte spans are tracked (for releasing mapped pages); the manifest's count
 /// is not trusted beyond it.
 const MAX_SPANS: usize = 1 << 16;
@@ -359,6 +362,11 @@ impl Shard {
                 "the shard is incomplete",
             )
         })?;
+        if e.len * e.dtype.size() >= PREFAULT_BYTES {
+            if let Ok(start) = usize::try_from(e.start) {
+                self.map.prefault(start..start + e.len * e.dtype.size());
+            }
+        }
         let buf = self.raw(e).ok_or_else(|| {
             io_err(
                 &self.path,

@@ -85,6 +85,13 @@ fn mapped_values_equal_the_written_ones() {
         .unwrap_err()
         .to_string()
         .contains("no tensor"));
+    // Released pages are mapped again on the next read, with the same bytes.
+    let before = s.load(1, 0).unwrap();
+    for inst in [0, 1, 7] {
+        s.release(inst);
+    }
+    assert_eq!(s.load(1, 0).unwrap(), before);
+    assert_eq!(s.read_raw("000/T1D").unwrap().2, &b64[..]);
 }
 
 #[test]
