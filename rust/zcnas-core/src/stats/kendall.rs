@@ -89,6 +89,9 @@ pub(crate) fn tau_b_finite(x: &[f64], y: &[f64], s: &mut Scratch, parallel: bool
     tau_b_merge(x, y, s, parallel)
 }
 
+/// At most this many distinct values are ranked by counting (ids fit in a `u8`).
+const FEW: usize = 256;
+
 /// A vector's ascending order and dense ranks (radix path).
 struct Ranked {
     /// Indices in ascending order of value (ties by index).
@@ -112,6 +115,9 @@ impl Ranked {
     ) -> Self {
         keys.clear();
         keys.extend(v.iter().map(|a| order_key(*a)));
+        if let Some(r) = Self::few_distinct(keys) {
+            return r;
+        }
         let mask = sort_indices(keys, sorted, tmp, starts);
         let n = keys.len();
         let mut ranks = vec![0u32; n];
@@ -134,6 +140,72 @@ impl Ranked {
             distinct: if n == 0 { 0 } else { rank as usize + 1 },
             ties,
         }
+    }
+
+    /// Ranks by counting when there are at most [`FEW`] distinct keys (model sizes, FLOPs and
+    /// other proxies of a cell space often take a few dozen values): one pass through a
+    /// small hash table, a sort of the distinct keys and a stable counting sort of the
+    /// indices, instead of three radix passes. `None` (after at most `FEW + 1` new keys) when
+    /// there are more.
+    fn few_distinct(keys: &[u64]) -> Option<Self> {
+        const SLOTS: usize = 4 * FEW;
+        let mut table = [0u64; SLOTS];
+        let mut used = [false; SLOTS];
+        let mut id_of = [0u8; SLOTS];
+        let mut distinct: Vec<u64> = Vec::with_capacity(FEW);
+        let mut ids = vec![0u8; keys.len()];
+        for (&k, id) in keys.iter().zip(&mut ids) {
+            let mut h = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
+            loop {
+                if !used[h] {
+                    if distinct.len() == FEW {
+                        return None;
+                    }
+                    used[h] = true;
+                    table[h] = k;
+                    id_of[h] = distinct.len() as u8;
+                    distinct.push(k);
+                    break;
+                }
+                if table[h] == k {
+                    break;
+                }
+                h = (h + 1) % SLOTS;
+            }
+            *id = id_of[h];
+        }
+        // Dense rank of each id, count per rank, then a stable scatter of the indices.
+        let d = distinct.len();
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_unstable_by_key(|&i| distinct[i]);
+        let mut rank_of = [0u32; FEW];
+        for (r, &i) in order.iter().enumerate() {
+            rank_of[i] = r as u32;
+        }
+        let mut next = vec![0u32; d + 1];
+        for &id in &ids {
+            next[rank_of[usize::from(id)] as usize + 1] += 1;
+        }
+        let mut ties = 0u64;
+        let mut ranks = Vec::with_capacity(keys.len());
+        for r in 0..d {
+            let c = u64::from(next[r + 1]);
+            ties += c * c.saturating_sub(1) / 2;
+            ranks.extend(std::iter::repeat_n(r as u32, c as usize));
+            next[r + 1] += next[r];
+        }
+        let mut perm = vec![0u32; keys.len()];
+        for (i, &id) in ids.iter().enumerate() {
+            let slot = &mut next[rank_of[usize::from(id)] as usize];
+            perm[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        Some(Self {
+            perm,
+            ranks,
+            distinct: d,
+            ties,
+        })
     }
 
     /// [`Ranked::new`] with this thread's kept buffers.
