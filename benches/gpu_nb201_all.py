@@ -113,23 +113,31 @@ def run(
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--device", default="cuda")
-    ap.add_argument("--workers", type=int, default=8)
-    ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--store", default=None)
-    ap.add_argument("--batch-size", type=int, default=None)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    ap.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
+    ap.add_argument("--workers", type=int, default=8, help="networks in flight (processes)")
+    ap.add_argument("--limit", type=int, default=None, help="a seeded sample (default: all)")
+    ap.add_argument("--seed", type=int, default=0, help="sampling, weight-init, proxy seed")
+    ap.add_argument("--store", default=None, help="score store (default: a temporary file)")
+    ap.add_argument("--batch-size", type=int, default=None, help="images (default: all 30)")
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
-    res = run(
-        device=args.device,
-        workers=args.workers,
-        limit=args.limit,
-        seed=args.seed,
-        store_path=args.store,
-        batch_size=args.batch_size,
-    )
+    from zcnas.exceptions import ZcnasError
+
+    try:
+        res = run(
+            device=args.device,
+            workers=min(args.workers, args.limit or args.workers),
+            limit=args.limit,
+            seed=args.seed,
+            store_path=args.store,
+            batch_size=args.batch_size,
+        )
+    except ZcnasError as e:
+        raise SystemExit(f"error: {e}") from None
     print(json.dumps(res, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1))

@@ -240,3 +240,24 @@ def test_score_cli_parallel(tmp_path, capsys):
         assert st.get("nasbench201", "cifar10", "5", "flops").score == pytest.approx(
             score_architectures("nb201", [5], ["flops"])["5"]["flops"]
         )
+
+
+def test_ray_address_without_a_head_node_fails_fast(tmp_path, capsys):
+    """An explicit HOST:PORT where nothing listens is a one-line error, not minutes of Ray
+    retrying its GCS connection."""
+    import socket
+
+    pytest.importorskip("ray")
+    from zcnas.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    argv = ["score", "--space", "nb201", "--arch", "0", "--proxies", "params"]
+    argv += ["--address", f"127.0.0.1:{port}", "--store", str(tmp_path / "s.db")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"no Ray head node answers at 127.0.0.1:{port}" in err
+    assert "ray start --head" in err
+    assert time.perf_counter() - t0 < 30

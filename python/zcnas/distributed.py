@@ -291,6 +291,30 @@ class _RayWorkerImpl:
 _RAY_AUTH_MODE = "RAY_AUTH_MODE"
 
 
+def _check_head_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """For an explicit ``HOST:PORT`` address, fail fast when nothing listens there (Ray itself
+    keeps retrying the GCS connection for minutes); ``auto``, ``ray://`` and None pass.
+
+    Raises:
+        ZcnasError: the port is closed, the host unknown, or the connection times out.
+    """
+    import socket
+
+    if not address or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ZcnasError(f"Ray address {address!r} is not HOST:PORT, 'auto' or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise ZcnasError(
+            f"no Ray head node answers at {address} ({type(e).__name__}: {e}); start one there "
+            f"with `ray start --head --port {port}`, or use --address auto on the head node"
+        ) from None
+
+
 def _ray_token_auth_for_address(address: str | None) -> bool:
     """Before ``ray.init(address=HOST:PORT)``: turn Ray's token mode on when
     ``RAY_AUTH_MODE`` is unset and a token is available here, as Ray does for ``"auto"``.
@@ -393,6 +417,7 @@ class RayBackend:
             }
             if self.address is None:
                 kwargs["num_cpus"] = n_workers * self.threads
+            _check_head_reachable(self.address)
             self._auth_env = _ray_token_auth_for_address(self.address)
             try:
                 ray.init(address=self.address, **kwargs)
