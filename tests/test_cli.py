@@ -113,3 +113,17 @@ def test_demo_live_scoring():
     demo._live_scores(console, n_archs=3)
     text = console.export_text()
     assert "Live: 3 NB201 networks" in text and "nonlinear(all)" in text
+
+
+def test_score_rerun_shows_the_stored_architectures(tmp_path, capsys):
+    """A rerun against the store scores nothing and shows the same values, read from it."""
+
+    argv = ["score", "--space", "nb201", "--arch", "1338", "--arch", "6111"]
+    argv += ["--proxies", "params,synflow", "--store", str(tmp_path / "s.db"), "--json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert list(first) == ["1338", "6111"]
+    assert main([*argv, "--arch", "5"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert list(second) == ["1338", "6111", "5"]
+    assert {k: second[k] for k in first} == first

@@ -317,6 +317,9 @@ def _score(args: argparse.Namespace) -> int:
             progress=lambda it: track(it, description="scoring", console=console),
             device=args.device,
         )
+        n_new = len(results)
+        if store is not None and n_new < len(archs):
+            results = _with_stored(args, archs, names, results, store)
     finally:
         if store is not None:
             store.close()
@@ -324,8 +327,8 @@ def _score(args: argparse.Namespace) -> int:
         print(json.dumps(results))
         return 0
     console.print(
-        f"scored {len(results)} of {len(archs)} architectures "
-        f"({len(archs) - len(results)} already in the store)"
+        f"scored {n_new} of {len(archs)} architectures"
+        + (f" ({len(archs) - n_new} already in the store, read from it)" if store else "")
     )
     if not results:
         return 0
@@ -347,6 +350,35 @@ def _score(args: argparse.Namespace) -> int:
         )
         console.print(f"Kendall τ vs NB201 {args.dataset} test accuracy: {taus}")
     return 0
+
+
+def _with_stored(
+    args: argparse.Namespace,
+    archs: list[Any],
+    names: list[str],
+    new: dict[str, dict[str, float]],
+    store: Any,
+) -> dict[str, dict[str, float]]:
+    """Every requested architecture's scores in request order: the ones scored now, the
+    others read from the store (a rerun shows what it skipped)."""
+    from zcnas.exceptions import ZcnasError as _Err
+    from zcnas.scoring import ArchScorer
+
+    job = ArchScorer(args.space, names, dataset=args.dataset, flavor=args.flavor, seed=args.seed)
+    out: dict[str, dict[str, float]] = {}
+    for a in archs:
+        k = job.key(a)
+        if k in new:
+            out[k] = new[k]
+            continue
+        try:
+            out[k] = {
+                p: store.get(job.space_key, job.dataset, k, p, flavor=job.flavor_key).score
+                for p in names
+            }
+        except _Err:  # recorded as failed, not scored: nothing to show
+            continue
+    return out
 
 
 def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
