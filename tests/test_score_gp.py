@@ -294,6 +294,12 @@ def test_cli_evolve_over_scores(tmp_path, capsys) -> None:
     # neither --stats nor --over-scores: a usage error, not a search
     assert main(["eznas", "evolve", "--out", str(tmp_path / "g.json")]) != 0
     assert "needs --stats" in capsys.readouterr().err
+    # statistics-level options are refused, not silently ignored
+    for extra in (["--checkpoint", str(tmp_path / "c.ckpt")], ["--stats", str(tmp_path)]):
+        assert main([*argv, "--out", str(tmp_path / "h.json"), *extra]) == 2
+        assert f"{extra[0]} is for the statistics-level search" in capsys.readouterr().err
+    assert main(["eznas", "show", str(out), "--stats", str(tmp_path)]) == 2
+    assert "--stats evaluates statistics programs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,14 @@ def _evolve(args: argparse.Namespace) -> int:
 
     check_output_file(args.out, option="--out", suffixes=(".json",))  # before the search
     if args.over_scores:
+        from zcnas.exceptions import ZcnasError
+
+        for opt, val in (("--stats", args.stats), ("--checkpoint", args.checkpoint)):
+            if val:
+                raise ZcnasError(
+                    f"{opt} is for the statistics-level search; --over-scores reads --store "
+                    "(a score-level search takes seconds and is not checkpointed)"
+                )
         return _evolve_scores(args)
     if not args.stats:
         from zcnas.exceptions import ZcnasError
@@ -317,8 +325,15 @@ def _show(args: argparse.Namespace) -> int:
 
 def _show_score_program(args: argparse.Namespace) -> int:
     """``zcnas eznas show`` for a score-level program (``zcnas.eznas.scores``)."""
+    from zcnas.exceptions import ZcnasError
     from zcnas.eznas.scores import ScoreProgram
 
+    if args.stats:
+        raise ZcnasError(
+            "--stats evaluates statistics programs; a score program is evaluated on a store's "
+            "tasks in Python: ScoreProgram.load(path).evaluate_scores(task) with "
+            "zcnas.analysis.load_task"
+        )
     prog = ScoreProgram.load(args.program)
     out = {
         "formula": prog.formula(),
