@@ -424,10 +424,10 @@ def score(
     if bad or replaced:
         msg = f"non-finite scores: {bad}" if bad else ""
         if replaced:
+            syn = " (synflow then reads its signed log, -18.42)" if "synflow" in replaced else ""
             msg += ("; " if msg else "") + (
-                f"non-finite scores replaced by -1e8 by NASLib's post-processing "
-                f"(flavor 'naslib', the default; synflow then reads its signed log, "
-                f"-18.42): {replaced}"
+                f"non-finite scores replaced by -1e8 by NASLib's post-processing of the "
+                f"'naslib' flavor (these proxies' default){syn}: {replaced}"
             )
         if "az_trainability" in bad and out["az_trainability"] == -math.inf:
             msg += (
