@@ -316,7 +316,11 @@ def make_reg_swap(mu: float, sigma: float, name: str) -> Proxy:
             check=_swap_check,
             family="activation",
             doc=f"Regularised SWAP: swap * exp(-(params/1e3 - {mu})^2 / {sigma}) "
-            f"(Peng et al. ICLR 2024). Higher = better. {_SWAP_FLAVOR_DOC}",
+            f"(Peng et al. ICLR 2024). Higher = better. mu and sigma (thousands of "
+            f"parameters) are the caller's choice, as in the paper, which tunes them per "
+            f"space; far from mu the factor underflows to 0 (e.g. an 11M-parameter ResNet-18 "
+            f"with the registered defaults): register a fitting one with make_reg_swap. "
+            f"{_SWAP_FLAVOR_DOC}",
         )
     )
 
