@@ -326,17 +326,18 @@ def _ray_token_auth_for_address(address: str | None) -> bool:
         return False  # a new local instance, or Ray's own discovery / Ray Client
     if os.environ.get(_RAY_AUTH_MODE) is not None:
         return False  # the user's choice
+    from zcnas._optional import require
+
     try:  # Ray >= 2.52; private, hence the guard
-        from ray._private.authentication.authentication_token_setup import (
-            maybe_enable_token_auth_if_token_available,
-        )
-    except ImportError:
+        setup = require("ray._private.authentication.authentication_token_setup", "Ray auth")
+        enable = setup.maybe_enable_token_auth_if_token_available
+    except (ImportError, AttributeError, ZcnasError):
         return False
     quiet = logging.getLogger("ray._private.authentication.authentication_token_setup")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # its "enabled for this cluster" warning is about a new one
     try:
-        return bool(maybe_enable_token_auth_if_token_available(warn_if_disabled=False))
+        return bool(enable(warn_if_disabled=False))
     except Exception:  # a Ray whose helper changed: leave the decision to Ray
         return False
     finally:
