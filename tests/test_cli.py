@@ -95,9 +95,16 @@ def test_score_writes_store_and_resumes(tmp_path, capsys):
 
     t = load_nb201()
     assert first["11472"]["params"] == pytest.approx(t["params_M_cifar10"][11472], abs=1e-6)
-    # a second run over a superset scores only the new architecture
+    # a second run over a superset scores only the new architecture (the others are read
+    # back from the store: no new row is written for them) and shows all three
+    with ScoreStore(db) as store:
+        before = store.get("nasbench201", "cifar10", "0", "params").time_s
     assert main([*args, "--arch", "0", "--arch", "11472", "--arch", "6111", "--json"]) == 0
-    assert set(json.loads(capsys.readouterr().out)) == {"6111"}
+    second = json.loads(capsys.readouterr().out)
+    assert list(second) == ["0", "11472", "6111"]
+    assert {k: second[k] for k in first} == first
+    with ScoreStore(db) as store:
+        assert store.get("nasbench201", "cifar10", "0", "params").time_s == before
     with ScoreStore(db) as store:
         rec = store.get("nasbench201", "cifar10", "6111", "params")
         assert rec.batch_size == 30 and rec.input_kind == "cifar10-real"

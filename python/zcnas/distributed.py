@@ -410,6 +410,7 @@ class RayBackend:
 
     def start(self, job: Any, n_workers: int) -> None:
         ray = self._ray
+        _check_head_reachable(self.address)  # also when this process already runs Ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {
                 "include_dashboard": False,
@@ -418,7 +419,6 @@ class RayBackend:
             }
             if self.address is None:
                 kwargs["num_cpus"] = n_workers * self.threads
-            _check_head_reachable(self.address)
             self._auth_env = _ray_token_auth_for_address(self.address)
             try:
                 ray.init(address=self.address, **kwargs)
