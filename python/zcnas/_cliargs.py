@@ -98,6 +98,25 @@ def proxy_list(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
+def task_pairs(specs: Sequence[str] | None, option: str) -> list[tuple[str, str]] | None:
+    """``SPACE/TASK`` values of a repeatable option as ``(space, task)`` pairs (None if unset).
+
+    Raises:
+        ZcnasError: a value without both parts, naming ``option``.
+    """
+    if not specs:
+        return None
+    from zcnas.exceptions import ZcnasError
+
+    pairs = []
+    for spec in specs:
+        space, sep, task = spec.partition("/")
+        if not sep or not space or not task:
+            raise ZcnasError(f"{option} takes SPACE/TASK, got {spec!r}")
+        pairs.append((space, task))
+    return pairs
+
+
 def add_seeds(p: argparse.ArgumentParser) -> None:
     """``--seed`` / ``--runs`` / ``--seeds`` of commands that repeat a search per seed."""
     p.add_argument("--seed", type=int, default=0, help="seed of the first run (default 0)")

@@ -11,7 +11,7 @@ import argparse
 import os
 from typing import Any
 
-from zcnas._cliargs import STORE_HELP, add_store, store_path
+from zcnas._cliargs import STORE_HELP, add_store, store_path, task_pairs
 
 __all__ = ["register"]
 
@@ -88,14 +88,7 @@ def _analyze(args: argparse.Namespace) -> int:
         cfg.ablation_trials, cfg.entropy_strategies = 1, ("sturges",)
     if args.steps:
         cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
-    pairs = None
-    if args.task:
-        pairs = []
-        for spec in args.task:
-            space, sep, task = spec.partition("/")
-            if not sep or not space or not task:
-                raise ZcnasError(f"--task must be SPACE/TASK, got {spec!r}")
-            pairs.append((space, task))
+    pairs = task_pairs(args.task, "--task")
     with ScoreStore(args.store, mode="r") as store:
         tasks = load_tasks(store, pairs)
     console.print(f"analysing {len(tasks)} tasks from {args.store}")

@@ -174,7 +174,7 @@ def _stats_dirs(groups: list[list[str]]) -> list[str]:
 def _evolve_scores(args: argparse.Namespace) -> int:
     import os
 
-    from zcnas._cliargs import store_path
+    from zcnas._cliargs import store_path, task_pairs
     from zcnas.analysis.data import load_tasks
     from zcnas.exceptions import ZcnasError
     from zcnas.eznas.scores import evolve_scores
@@ -182,14 +182,7 @@ def _evolve_scores(args: argparse.Namespace) -> int:
     path = store_path(args)
     if not os.path.isfile(path):
         raise ZcnasError(f"score store {path} does not exist")
-    pairs = None
-    if args.tasks:
-        pairs = []
-        for spec in args.tasks:
-            space, sep, task = spec.partition("/")
-            if not sep or not space or not task:
-                raise ZcnasError(f"--tasks takes SPACE/TASK, got {spec!r}")
-            pairs.append((space, task))
+    pairs = task_pairs(args.tasks, "--tasks")
     tasks = load_tasks(path, pairs)
     res = evolve_scores(
         tasks,
