@@ -362,3 +362,34 @@ def test_cli_show_score_program(tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert out["expr"] == p.expr and out["proxies"] == ["alpha", "beta_1"]
     assert out["uses_pool"] and out["reference_rows"] == 300 and out["size"] == 3
+
+
+def test_pool_free_search_and_zero_cost_pt_with_a_discovered_proxy() -> None:
+    from zcnas.proxies import score, unregister
+    from zcnas.search import zc_pt
+
+    tasks = _tasks()
+    res = _small(tasks, seed=2, pool_free=True)
+    assert res.programs and not any(p.uses_pool for p in res.programs)
+    assert res.best.fitness > 0.5  # truth = log(beta_1) - alpha/2 + noise: findable pool-free
+    # a pool-free formula over engine proxies, registered, is Zero-Cost-PT's operation score
+    prog = ScoreProgram("Sub(Log(synflow), Mul(grad_norm, params))")
+    assert not prog.uses_pool
+    register_score_program(prog, "_test_zcpt_prog")
+    try:
+        scorer = zc_pt.make_scorer("_test_zcpt_prog")
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(144, 10)
+        )
+        x, y = torch.randn(4, 3, 8, 8), torch.arange(4)
+        v = score(net, x, y, ["synflow", "grad_norm", "params"], seed=0)
+        s = v["synflow"]
+        expected = np.sign(s) * np.log1p(abs(s)) - v["grad_norm"] * v["params"]
+        assert scorer.fn(net, x, y) == pytest.approx(expected, rel=1e-9)
+        kw = dict(proposals=1, validate_rounds=1, batch_size=4, progress=False, seed=1)
+        a = zc_pt.search("nb201", "_test_zcpt_prog", supernet_kwargs={"C": 2, "N": 1}, **kw)
+        b = zc_pt.search("nb201", "_test_zcpt_prog", supernet_kwargs={"C": 2, "N": 1}, **kw)
+        assert a.candidates == b.candidates and np.isfinite(a.val_scores).all()
+        assert a.proxy == "_test_zcpt_prog"
+    finally:
+        unregister("_test_zcpt_prog")

@@ -89,6 +89,12 @@ def register(subparsers: Any) -> None:
     e.add_argument("--aggregate", choices=("min", "mean"), default="min")
     e.add_argument("--parsimony", type=float, default=0.001, help="fitness penalty per node")
     e.add_argument(
+        "--pool-free",
+        action="store_true",
+        help="--over-scores: only formulas without Rank/Zscore (raw scores and logs), which "
+        "score one network alone with no reference pool (e.g. for Zero-Cost-PT supernets)",
+    )
+    e.add_argument(
         "--archs-per-task", type=int, default=500, help="--over-scores: archs per fitness tau"
     )
     e.add_argument("--generations", type=int, default=15)
@@ -195,6 +201,7 @@ def _evolve_scores(args: argparse.Namespace) -> int:
         aggregate=args.aggregate,
         parsimony=args.parsimony,
         tournament=args.tournament,
+        pool_free=args.pool_free,
     )
     res.best.save(args.out)
     print(
@@ -227,6 +234,10 @@ def _evolve(args: argparse.Namespace) -> int:
         from zcnas.exceptions import ZcnasError
 
         raise ZcnasError("zcnas eznas evolve needs --stats DIR (or --over-scores --store DB)")
+    if args.pool_free:
+        from zcnas.exceptions import ZcnasError
+
+        raise ZcnasError("--pool-free is for the score-level search (--over-scores)")
     if args.checkpoint:
         check_output_file(args.checkpoint, option="--checkpoint")
 

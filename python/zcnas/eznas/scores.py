@@ -509,6 +509,7 @@ def evolve_scores(
     ops: Sequence[str] | None = None,
     reference_rows: int = 2000,
     splits: Sequence[tuple[Any, Any]] | None = None,
+    pool_free: bool = False,
 ) -> ScoreEvolution:
     """Evolve score formulas on tasks (Rust core, GIL released, parallel over formulas).
 
@@ -533,6 +534,10 @@ def evolve_scores(
             (at most this many) for scoring architectures alone.
         splits: explicit ``(fitness rows, held-out rows)`` per task (row indices), instead of
             the seeded ``holdout`` split (to share a split with another method).
+        pool_free: only pool-free formulas: raw scores and their logs as terminals, no
+            ``Rank``/``Zscore``, so that a formula scores one network alone with no reference
+            pool (needed where the scored networks lie outside any pool of stand-alone
+            networks, e.g. Zero-Cost-PT's perturbed supernets).
 
     Returns:
         A :class:`ScoreEvolution`.
@@ -577,6 +582,7 @@ def evolve_scores(
         "parsimony": parsimony,
         "hall_of_fame": hall_of_fame,
         "ops": list(ops or []),
+        "pool_free": bool(pool_free),
         "seed": seed,
     }
     if max_height < 3:

@@ -131,7 +131,7 @@ fn score_gp_random(
                 min_height.0,
                 max_height.0,
                 SOp::ALL,
-                proxies.len(),
+                scores::TermSet::all(proxies.len()),
             )
             .format(&proxies)
         })

@@ -509,6 +509,16 @@ impl STree {
         height_of(&self.nodes)
     }
 
+    /// Whether the value of an architecture depends on a reference pool (a `Rank` terminal or
+    /// a `Rank`/`Zscore` operation).
+    pub fn uses_pool(&self) -> bool {
+        let k = self.n_proxies;
+        self.nodes.iter().any(|n| match n {
+            SNode::Term(t) => (k..2 * k).contains(&usize::from(*t)),
+            SNode::Op(o) => matches!(o, SOp::Rank | SOp::Zscore),
+        })
+    }
+
     /// Sorted, deduplicated indices of the proxies the formula reads.
     pub fn proxies(&self) -> Vec<usize> {
         let k = self.n_proxies;
@@ -779,9 +789,51 @@ impl STree {
 // ---------------------------------------------------------------------------------------
 // Random generation and variation
 
-fn random_node<R: Rng>(rng: &mut R, leaf: bool, ops: &[SOp], n_terms: usize) -> SNode {
+/// The terminals a search draws from: all `3k` of `k` proxies, or, `pool_free`, only the raw
+/// scores and their logs (`2k`; no `Rank`, so a formula's value never depends on a pool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermSet {
+    /// Number of proxies `k`.
+    pub n_proxies: usize,
+    /// Leave out the rank terminals.
+    pub pool_free: bool,
+}
+
+impl TermSet {
+    /// All `3k` terminals of `n_proxies` proxies.
+    #[must_use]
+    pub fn all(n_proxies: usize) -> Self {
+        Self {
+            n_proxies,
+            pool_free: false,
+        }
+    }
+
+    /// Number of terminals drawn from.
+    #[must_use]
+    pub fn count(self) -> usize {
+        if self.pool_free {
+            2 * self.n_proxies
+        } else {
+            3 * self.n_proxies
+        }
+    }
+
+    fn draw<R: Rng>(self, rng: &mut R) -> u16 {
+        let i = rng.random_range(0..self.count());
+        // Pool-free: ids 0..k are raw scores, k..2k map to the log terminals 2k..3k.
+        let id = if self.pool_free && i >= self.n_proxies {
+            i + self.n_proxies
+        } else {
+            i
+        };
+        id as u16
+    }
+}
+
+fn random_node<R: Rng>(rng: &mut R, leaf: bool, ops: &[SOp], terms: TermSet) -> SNode {
     if leaf {
-        SNode::Term(rng.random_range(0..n_terms) as u16)
+        SNode::Term(terms.draw(rng))
     } else {
         SNode::Op(ops[rng.random_range(0..ops.len())])
     }
@@ -794,9 +846,9 @@ pub fn generate<R: Rng>(
     min_h: usize,
     max_h: usize,
     ops: &[SOp],
-    n_proxies: usize,
+    terms: TermSet,
 ) -> STree {
-    let n_terms = 3 * n_proxies;
+    let n_terms = terms.count();
     let max_h = max_h.max(min_h);
     let grow = rng.random_bool(0.5);
     let h = rng.random_range(min_h..=max_h);
@@ -805,13 +857,16 @@ pub fn generate<R: Rng>(
     let mut stack = vec![0usize];
     while let Some(d) = stack.pop() {
         let leaf = ops.is_empty() || d >= h || (grow && d >= min_h && rng.random::<f64>() < ratio);
-        let node = random_node(rng, leaf, ops, n_terms);
+        let node = random_node(rng, leaf, ops, terms);
         nodes.push(node);
         for _ in 0..node.arity() {
             stack.push(d + 1);
         }
     }
-    STree { nodes, n_proxies }
+    STree {
+        nodes,
+        n_proxies: terms.n_proxies,
+    }
 }
 
 /// Search hyperparameters (JSON-serialisable).
@@ -847,6 +902,11 @@ pub struct ScoreGpConfig {
     pub hall_of_fame: usize,
     /// Operation names allowed (empty = all).
     pub ops: Vec<String>,
+    /// Pool-free formulas only: no `Rank` terminals and no pool operations (`Rank`,
+    /// `Zscore`), so that a formula scores one architecture alone without a reference pool
+    /// (e.g. as the operation score of Zero-Cost-PT, whose supernets lie outside any pool of
+    /// stand-alone networks).
+    pub pool_free: bool,
     /// Seed of every random draw.
     pub seed: u64,
 }
@@ -868,6 +928,7 @@ impl Default for ScoreGpConfig {
             parsimony: 0.001,
             hall_of_fame: 30,
             ops: Vec::new(),
+            pool_free: false,
             seed: 0,
         }
     }
@@ -934,15 +995,30 @@ impl ScoreGpConfig {
             "archs_per_task",
             "must be 0 (all) or at least 3",
         )?;
-        if self.ops.is_empty() {
-            return Ok(SOp::ALL.to_vec());
+        let ops: Vec<SOp> = if self.ops.is_empty() {
+            SOp::ALL.to_vec()
+        } else {
+            self.ops
+                .iter()
+                .map(|n| {
+                    SOp::from_name(n).ok_or_else(|| bad("ops", format!("unknown operation {n:?}")))
+                })
+                .collect::<Result<_>>()?
+        };
+        if !self.pool_free {
+            return Ok(ops);
         }
-        self.ops
-            .iter()
-            .map(|n| {
-                SOp::from_name(n).ok_or_else(|| bad("ops", format!("unknown operation {n:?}")))
-            })
-            .collect()
+        let ops: Vec<SOp> = ops
+            .into_iter()
+            .filter(|o| !matches!(o, SOp::Rank | SOp::Zscore))
+            .collect();
+        if ops.is_empty() {
+            return Err(bad(
+                "ops",
+                "pool_free leaves no operation (Rank and Zscore are pool operations)".into(),
+            ));
+        }
+        Ok(ops)
     }
 }
 
@@ -1105,6 +1181,13 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
+    fn terms(&self) -> TermSet {
+        TermSet {
+            n_proxies: self.k,
+            pool_free: self.cfg.pool_free,
+        }
+    }
+
     fn score(&self, pools: &[Pool], trees: &[STree], generation: usize) -> Vec<ScoreIndividual> {
         trees
             .par_iter()
@@ -1152,14 +1235,14 @@ impl Search<'_> {
             match rng.random_range(0..3u8) {
                 0 => {
                     let i = rng.random_range(0..p.len());
-                    let sub = generate(rng, lo.min(1), hi, &self.ops, self.k);
+                    let sub = generate(rng, lo.min(1), hi, &self.ops, self.terms());
                     p.replace(i, &sub.nodes)
                 }
                 1 => {
                     let i = rng.random_range(0..p.len());
                     let mut t = p.clone();
                     t.nodes[i] = match p.nodes[i] {
-                        SNode::Term(_) => random_node(rng, true, &self.ops, 3 * self.k),
+                        SNode::Term(_) => random_node(rng, true, &self.ops, self.terms()),
                         SNode::Op(o) => {
                             let same: Vec<SOp> = self
                                 .ops
@@ -1234,8 +1317,14 @@ pub fn evolve_scores(
     let mut rng = rng_for(cfg.seed, 0);
     let mut pop: Vec<STree> = (0..cfg.population)
         .map(|_| {
-            generate(&mut rng, cfg.init_height.0, cfg.init_height.1, &s.ops, k)
-                .simplify_for_ranking()
+            generate(
+                &mut rng,
+                cfg.init_height.0,
+                cfg.init_height.1,
+                &s.ops,
+                s.terms(),
+            )
+            .simplify_for_ranking()
         })
         .map(|t| {
             if s.fits(&t) {
@@ -1430,7 +1519,7 @@ mod tests {
         let query: Vec<&[f64]> = cols.iter().map(|c| &c[25..]).collect();
         let mut rng = rng_for(5, 0);
         for _ in 0..300 {
-            let t = generate(&mut rng, 1, 5, SOp::ALL, 3);
+            let t = generate(&mut rng, 1, 5, SOp::ALL, TermSet::all(3));
             let joint = t.eval(&all, 25).unwrap();
             let alone = t.prepare(&refs).unwrap().eval(&query).unwrap();
             for (a, b) in joint[25..].iter().zip(&alone) {
@@ -1481,5 +1570,38 @@ mod tests {
         assert_eq!(r1.best, r2.best);
         let best = r1.best[0].fitness.unwrap();
         assert!(best > 0.8, "{best} {}", r1.best[0].expr);
+    }
+
+    #[test]
+    fn pool_free_search_never_uses_the_pool() {
+        let mut rng = rng_for(2, 0);
+        let n = 100;
+        let a: Vec<f64> = (0..n).map(|_| rng.random::<f64>() + 0.1).collect();
+        let b: Vec<f64> = (0..n).map(|_| rng.random::<f64>() + 0.1).collect();
+        let truth: Vec<f64> = (0..n).map(|i| a[i].ln() - b[i]).collect();
+        let tasks = vec![ScoreTask {
+            columns: vec![a, b, vec![1.0; n]],
+            truth,
+        }];
+        let cfg = ScoreGpConfig {
+            population: 80,
+            generations: 10,
+            pool_free: true,
+            hall_of_fame: 50,
+            ..Default::default()
+        };
+        let r = evolve_scores(&names(), &tasks, &cfg).unwrap();
+        assert!(r.best[0].fitness.unwrap() > 0.8, "{}", r.best[0].expr);
+        for ind in &r.best {
+            let t = STree::parse(&ind.expr, &names()).unwrap();
+            assert!(!t.uses_pool(), "{}", ind.expr);
+        }
+        // Every op is a pool op: refused, not an empty search.
+        let only_pool = ScoreGpConfig {
+            ops: vec!["Rank".into(), "Zscore".into()],
+            pool_free: true,
+            ..Default::default()
+        };
+        assert!(evolve_scores(&names(), &tasks, &only_pool).is_err());
     }
 }
