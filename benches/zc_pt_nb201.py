@@ -49,6 +49,13 @@ def _dump(out: Path, name: str, obj: dict) -> None:
 
 def cmd_search(a: argparse.Namespace) -> None:
     runs = []
+    if a.program:  # a discovered score-level formula (zcnas.eznas.scores) as the proxy
+        from zcnas.eznas.scores import ScoreProgram
+
+        prog = ScoreProgram.load(a.program)
+        a.proxy = Path(a.program).stem
+        prog.register(a.proxy)
+        print(f"proxy {a.proxy} = {prog}", flush=True)
     for seed in _seeds(a.seeds):
         r = zc_pt.search(
             "nb201",
@@ -396,6 +403,10 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("search")
     s.add_argument("--proxy", default="nwot")
+    s.add_argument(
+        "--program",
+        help="a score program JSON (zcnas eznas evolve --over-scores --pool-free) as the proxy",
+    )
     s.add_argument("--flavor")
     s.add_argument("--seeds", default="0,1,2,3")
     s.add_argument("--proposals", type=int, default=10)
