@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import os
 import subprocess
 import sys
@@ -261,3 +262,82 @@ def test_store_import_task_as_zcnas_names_it(tmp_path):
     with ScoreStore(db) as st:
         assert st.tasks("nasbench201") == ["imagenet16"]
     assert main([*argv[:-1], "svhn", "--store", db]) == 2
+
+
+def _parsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """(command path, parser) for the top-level parser and every subcommand parser."""
+    yield prefix, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*prefix, name))
+
+
+def _documented(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+            continue
+        yield action
+
+
+def test_every_argument_and_command_has_help():
+    missing = []
+    for path, parser in _parsers(_parser()):
+        for action in _documented(parser):
+            where = " ".join(("zcnas", *path))
+            if isinstance(action, argparse._SubParsersAction):  # one help line per command
+                missing += [f"{where} {c.dest}" for c in action._choices_actions if not c.help]
+            elif not (action.help or "").strip():
+                missing.append(f"{where} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, "arguments without help: " + ", ".join(missing)
+
+
+def test_help_states_every_default():
+    """An option with a default shows it in --help (None/False: the text says what leaving
+    it out does), in the rendered text of its own parser."""
+    unstated = []
+    for path, parser in _parsers(_parser()):
+        text = "".join(parser.format_help().split())  # wrapping (at hyphens too) aside
+        formatter = parser._get_formatter()
+        for action in _documented(parser):
+            d = action.default
+            if d is None or d is False or d is argparse.SUPPRESS or not action.option_strings:
+                continue
+            shown = formatter._expand_help(action)
+            if str(d) not in shown or "".join(shown.split()) not in text:
+                unstated.append(f"zcnas {' '.join(path)} {action.option_strings[0]}={d!r}")
+    assert not unstated, "defaults not in --help: " + ", ".join(unstated)
+
+
+def test_score_progress_bar_fits_80_columns(monkeypatch):
+    """`zcnas score --all` progress at 80 columns on a non-tty console (COLUMNS=80): counts,
+    rate, elapsed time, ETA and failures stay whole on one line."""
+    import io
+
+    from rich.console import Console
+
+    from zcnas.distributed import _progress_bar
+
+    monkeypatch.setenv("COLUMNS", "80")
+    clock = [0.0]
+    out = io.StringIO()
+    bar = _progress_bar(Console(file=out))
+    bar.get_time = lambda: clock[0]
+    bar.start()
+    task = bar.add_task("scoring (local x2) and a long description", total=15625, failed=0)
+    clock[0] = 1.0
+    bar.update(task, advance=1)
+    clock[0] = 21.0
+    bar.update(task, advance=1233, failed=12)
+    bar.stop()
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    assert len(lines) == 1 and len(lines[0]) <= 80, lines
+    line = lines[0]
+    rate = 1233 / 20.0  # architectures per second between the two updates
+    eta = math.ceil((15625 - 1234) / rate)  # rich rounds the remaining seconds up
+    assert " 1234/15625 " in line
+    assert f" {60 * rate:,.0f}/min " in line
+    assert " 0:00:21 " in line
+    assert f" ETA {eta // 3600}:{eta // 60 % 60:02d}:{eta % 60:02d} " in line
+    assert line.endswith(" 12 failed")
+    assert line.startswith("scoring (lo… ")  # the description is ellipsised

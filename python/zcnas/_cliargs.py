@@ -120,7 +120,9 @@ def task_pairs(specs: Sequence[str] | None, option: str) -> list[tuple[str, str]
 def add_seeds(p: argparse.ArgumentParser) -> None:
     """``--seed`` / ``--runs`` / ``--seeds`` of commands that repeat a search per seed."""
     p.add_argument("--seed", type=int, default=0, help="seed of the first run (default 0)")
-    p.add_argument("--runs", type=int, default=1, help="independent runs, seeds seed.. (1)")
+    p.add_argument(
+        "--runs", type=int, default=1, help="independent runs, with seeds seed, seed+1, ..."
+    )
     p.add_argument("--seeds", help="comma-separated seeds, one run each (overrides --seed/--runs)")
 
 
@@ -141,6 +143,34 @@ def seed_list(args: argparse.Namespace) -> list[int]:
     if args.runs < 1:
         raise ZcnasError(f"--runs must be >= 1, got {args.runs}")
     return [args.seed + r for r in range(args.runs)]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """The ``zcnas`` help layout: an option's help ends with its default, ``(default X)``,
+    unless it is None or False (say in words what leaving it out does) or the help already
+    names one (``default`` in the text)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if (
+            d is None
+            or d is False
+            or d is argparse.SUPPRESS
+            or not action.option_strings
+            or "default" in text
+        ):
+            return text
+        return f"{text} (default %(default)s)"
+
+
+def use_help_formatter(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` and every subcommand parser under it :class:`HelpFormatter`."""
+    parser.formatter_class = HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                use_help_formatter(sub)
 
 
 def add_out(p: argparse.ArgumentParser, *, help: str, **kw: Any) -> None:

@@ -20,8 +20,8 @@ streams every result into a :class:`~zcnas.bench.ScoreStore` as it arrives:
   store's ``failures`` table (:meth:`ScoreStore.put_failure`) and the run goes on; so is one
   whose worker process dies (the worker is replaced). A resumed run skips recorded failures
   unless ``retry_failed=True``; a later success clears the record.
-* **Progress.** A rich bar with architectures done, throughput (architectures per minute) and
-  ETA.
+* **Progress.** A rich bar with architectures done, throughput (architectures per minute),
+  elapsed time, ETA and failures, laid out to stay whole in an 80-column terminal.
 
 Workers ignore SIGINT: Ctrl-C reaches the driver, which stops the workers and re-raises.
 """
@@ -545,7 +545,18 @@ class RunReport:
         return 60.0 * (len(t) - 1) / (t[-1] - t[0])
 
 
+_BAR_DESCRIPTION_WIDTH = 12
+
+
 def _progress_bar(console: Any = None) -> Any:
+    """The bar of :func:`score_distributed`, laid out to fit an 80-column terminal.
+
+    Counts (``done/total``), throughput, elapsed time, ETA and failures never wrap or get
+    cut: they are no-wrap columns of their natural width; the description is ellipsised at
+    :data:`_BAR_DESCRIPTION_WIDTH` characters and the bar takes what is left of the line (at
+    least 5 cells). The widest line at 80 columns (15,625/15,625 architectures, a 5-digit
+    rate, hours of ETA) is 80 characters.
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -555,24 +566,37 @@ def _progress_bar(console: Any = None) -> Any:
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.table import Column
     from rich.text import Text
+
+    def fixed() -> Column:
+        return Column(no_wrap=True, overflow="ignore")
 
     class RateColumn(ProgressColumn):
         def render(self, task: Any) -> Text:
             speed = task.finished_speed or task.speed
-            return Text("-- arch/min" if speed is None else f"{60 * speed:,.0f} arch/min")
+            return Text("--/min" if speed is None else f"{60 * speed:,.0f}/min")
+
+    class EtaColumn(TimeRemainingColumn):
+        def render(self, task: Any) -> Text:
+            return Text.assemble("ETA ", super().render(task))
 
     return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[failed]} failed"),
+        TextColumn(
+            "[progress.description]{task.description}",
+            table_column=Column(
+                no_wrap=True, overflow="ellipsis", max_width=_BAR_DESCRIPTION_WIDTH
+            ),
+        ),
+        BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+        MofNCompleteColumn(table_column=fixed()),
+        RateColumn(table_column=fixed()),
+        TimeElapsedColumn(table_column=fixed()),
+        EtaColumn(table_column=fixed()),
+        TextColumn("{task.fields[failed]} failed", table_column=fixed()),
         console=console,
         transient=False,
+        expand=True,
     )
 
 
@@ -673,7 +697,7 @@ def score_distributed(
     if progress:
         bar = _progress_bar(None if progress is True else progress)
         bar.start()
-        task_id = bar.add_task(f"scoring ({be.name} x{n_workers})", total=len(todo), failed=0)
+        task_id = bar.add_task(f"{be.name} x{n_workers}", total=len(todo), failed=0)
     idle = list(range(n_workers))
     n_busy = 0
     try:

@@ -34,12 +34,21 @@ def register(subparsers: Any) -> None:
         metavar="SPACE/TASK",
         help="analyse only this space/task (repeatable; default: every task with ground truth)",
     )
-    p.add_argument("--steps", help=f"comma-separated subset of {','.join(_STEPS)}")
-    p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for CIs")
-    p.add_argument("--trials", type=int, default=100, help="surrogate trials (paper: 100)")
-    p.add_argument("--train", type=int, default=100, help="surrogate training archs")
-    p.add_argument("--test", type=int, default=1000, help="surrogate test archs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--steps", help=f"comma-separated subset of {','.join(_STEPS)} (default: all of them)"
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=100,
+        help="bootstrap resamples for the 95%% confidence intervals (0: none)",
+    )
+    p.add_argument("--trials", type=int, default=100, help="surrogate trials (the paper's setting)")
+    p.add_argument("--train", type=int, default=100, help="architectures a surrogate is trained on")
+    p.add_argument("--test", type=int, default=1000, help="architectures a surrogate is tested on")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of every random choice of the analysis"
+    )
     p.add_argument(
         "--workers",
         type=int,

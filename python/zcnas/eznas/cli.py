@@ -30,24 +30,40 @@ def register(subparsers: Any) -> None:
     sub = ez.add_subparsers(dest="eznas_command", required=True)
 
     c = sub.add_parser("collect", help="collect a task dataset (statistics + ground truth)")
-    c.add_argument("--space", choices=("nb201", "macro"), default="nb201")
+    c.add_argument(
+        "--space",
+        choices=("nb201", "macro"),
+        default="nb201",
+        help="benchmark the networks come from: NAS-Bench-201 or NAS-Bench-Macro",
+    )
     add_dataset(
         c,
         help="dataset whose test accuracy is the target (macro: cifar10 only)",
         hidden=("--task",),
     )
-    c.add_argument("--nets", type=int, default=80, help="networks in the pool (paper: 80)")
+    c.add_argument(
+        "--nets", type=int, default=80, help="networks in the pool (the paper's setting)"
+    )
     c.add_argument("--out", required=True, help="output directory (resumes if it exists)")
     c.add_argument("--seed", type=int, default=0, help="pool, init, image and noise seed")
-    c.add_argument("--batch-size", type=int, default=1, help="images in D (paper: 1)")
-    c.add_argument("--dtype", choices=("float32", "float16"), default="float32")
+    c.add_argument("--batch-size", type=int, default=1, help="images in D (the paper's setting)")
+    c.add_argument(
+        "--dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="precision the statistics are stored in (float16 halves the disk use)",
+    )
     c.add_argument(
         "--pattern",
         choices=("relu-conv-bn", "conv-bn-relu"),
         help="instance structure (default: relu-conv-bn for nb201, conv-bn-relu for macro)",
     )
     c.add_argument(
-        "--gradient", choices=("sum-of-logits", "cross-entropy"), default="sum-of-logits"
+        "--gradient",
+        choices=("sum-of-logits", "cross-entropy"),
+        default="sum-of-logits",
+        help="what the recorded gradients are of: the sum of the logits (the paper) or the "
+        "cross-entropy loss",
     )
     c.add_argument(
         "--exclude",
@@ -86,8 +102,18 @@ def register(subparsers: Any) -> None:
         default=0.5,
         help="--over-scores: share of each task's architectures kept out of the search",
     )
-    e.add_argument("--aggregate", choices=("min", "mean"), default="min")
-    e.add_argument("--parsimony", type=float, default=0.001, help="fitness penalty per node")
+    e.add_argument(
+        "--aggregate",
+        choices=("min", "mean"),
+        default="min",
+        help="--over-scores: how the per-task Kendall taus make one fitness",
+    )
+    e.add_argument(
+        "--parsimony",
+        type=float,
+        default=0.001,
+        help="--over-scores: fitness penalty per formula node",
+    )
     e.add_argument(
         "--pool-free",
         action="store_true",
@@ -97,25 +123,40 @@ def register(subparsers: Any) -> None:
     e.add_argument(
         "--archs-per-task", type=int, default=500, help="--over-scores: archs per fitness tau"
     )
-    e.add_argument("--generations", type=int, default=15)
-    e.add_argument("--population", type=int, default=50)
-    e.add_argument("--tournament", type=int, default=4)
-    e.add_argument("--mu", type=int, default=25)
-    e.add_argument("--lam", type=int, default=50, help="lambda (offspring per generation)")
-    e.add_argument("--cxpb", type=float, default=0.4, help="crossover probability")
-    e.add_argument("--mutpb", type=float, default=0.4, help="mutation probability")
-    e.add_argument("--min-depth", type=int, default=2)
-    e.add_argument("--max-depth", type=int, default=10)
-    e.add_argument("-s", type=int, default=4, help="task datasets drawn per fitness (min tau)")
-    e.add_argument("--nets-per-eval", type=int, default=20, help="networks per fitness tau")
     e.add_argument(
-        "--abs-tau", action="store_true", help="fitness on |tau| as the reference (sign kept)"
+        "--generations", type=int, default=15, help="generations after the initial population"
     )
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--checkpoint", help="checkpoint file: written each generation, resumed")
+    e.add_argument("--population", type=int, default=50, help="programs per generation")
+    e.add_argument("--tournament", type=int, default=4, help="tournament size of selection")
+    e.add_argument("--mu", type=int, default=25, help="--stats: parents per generation")
+    e.add_argument("--lam", type=int, default=50, help="--stats: lambda (offspring per generation)")
+    e.add_argument("--cxpb", type=float, default=0.4, help="--stats: crossover probability")
+    e.add_argument("--mutpb", type=float, default=0.4, help="--stats: mutation probability")
+    e.add_argument(
+        "--min-depth",
+        type=int,
+        default=2,
+        help="--stats: smallest height of a fresh random program",
+    )
+    e.add_argument("--max-depth", type=int, default=10, help="--stats: height limit of children")
+    e.add_argument(
+        "-s", type=int, default=4, help="--stats: task datasets drawn per fitness (min tau)"
+    )
+    e.add_argument(
+        "--nets-per-eval", type=int, default=20, help="--stats: networks per fitness tau"
+    )
+    e.add_argument(
+        "--abs-tau",
+        action="store_true",
+        help="--stats: fitness on |tau| as the reference (sign kept)",
+    )
+    e.add_argument("--seed", type=int, default=0, help="seed of every random draw of the search")
+    e.add_argument(
+        "--checkpoint", help="--stats: checkpoint file, written each generation and resumed"
+    )
     e.add_argument("--out", default="eznas_program.json", help="where the best program goes")
     e.add_argument("--top", type=int, default=5, help="hall-of-fame entries to print")
-    e.add_argument("--no-progress", action="store_true")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(handler=_evolve)
 
     s = sub.add_parser("show", help="print a program; with --stats, its Kendall tau there")

@@ -19,7 +19,12 @@ AZNAS_PROXIES = "az_expressivity,az_progressivity,az_trainability,az_complexity"
 
 
 def _common(p: argparse.ArgumentParser, *, proxies_default: str | None) -> None:
-    p.add_argument("--space", choices=("nb201", "macro"), default="nb201")
+    p.add_argument(
+        "--space",
+        choices=("nb201", "macro"),
+        default="nb201",
+        help="benchmark searched: NAS-Bench-201 or NAS-Bench-Macro",
+    )
     add_dataset(p, help="benchmark dataset of the accuracies and tables")
     p.add_argument(
         "--subset",
@@ -48,17 +53,23 @@ def _common(p: argparse.ArgumentParser, *, proxies_default: str | None) -> None:
     )
     add_store(p, help="score store caching live proxy scores (default: none)")
     add_seeds(p)
-    p.add_argument("--max-flops", type=float, help="FLOPs budget (millions)")
-    p.add_argument("--max-params", type=float, help="parameter budget (millions)")
-    p.add_argument("--max-latency", type=float, help="HW-NAS-Bench latency budget (ms)")
+    p.add_argument("--max-flops", type=float, help="FLOPs budget (millions; default: no limit)")
+    p.add_argument(
+        "--max-params", type=float, help="parameter budget (millions; default: no limit)"
+    )
+    p.add_argument(
+        "--max-latency", type=float, help="HW-NAS-Bench latency budget (ms; default: no limit)"
+    )
     p.add_argument(
         "--device",
         default="edgegpu",
         help="HW-NAS-Bench device of --max-latency (edgegpu, raspi4, edgetpu, pixel3, "
         "eyeriss, fpga)",
     )
-    p.add_argument("--out", help="write the trajectories (.json, or .csv for one run)")
-    p.add_argument("--plot", help="write the mean trajectory plot (.png/.pdf/.svg)")
+    p.add_argument(
+        "--out", help="write the trajectories (.json, or .csv for one run; default: none)"
+    )
+    p.add_argument("--plot", help="write the mean trajectory plot (.png/.pdf/.svg; default: none)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
@@ -68,15 +79,30 @@ def register(subparsers: Any) -> None:
     _common(az, proxies_default=None)
     az.add_argument("--iterations", type=int, default=500, help="T: candidates scored")
     az.add_argument("--top-k", type=int, default=64, help="k: mutation parents")
-    az.add_argument("--aggregation", default="nonlinear", help="rank aggregation method")
+    az.add_argument(
+        "--aggregation",
+        default="nonlinear",
+        help="rank aggregation (zcnas.rankagg): nonlinear (AZ-NAS eq. 12) or linear (the "
+        "paper's ablation)",
+    )
     az.set_defaults(handler=_run, algo="aznas")
 
     ag = subparsers.add_parser("aging", help="aging (regularized) evolution")
     _common(ag, proxies_default=None)
-    ag.add_argument("--budget", type=int, default=200, help="queries (or proxy evaluations)")
-    ag.add_argument("--population", type=int, default=20)
-    ag.add_argument("--sample-size", type=int, default=5)
-    ag.add_argument("--fitness", choices=("accuracy", "proxy"), default="accuracy")
+    ag.add_argument(
+        "--budget",
+        type=int,
+        default=200,
+        help="benchmark queries (proxy evaluations with --fitness proxy)",
+    )
+    ag.add_argument("--population", type=int, default=20, help="P: population size")
+    ag.add_argument("--sample-size", type=int, default=5, help="S: tournament size")
+    ag.add_argument(
+        "--fitness",
+        choices=("accuracy", "proxy"),
+        default="accuracy",
+        help="what ranks the population: the benchmark accuracy (a query) or the proxies",
+    )
     ag.add_argument("--warmup", type=int, default=0, help="proxy-scored warm-up samples")
     ag.add_argument("--move-candidates", type=int, default=1, help="children ranked by proxy")
     ag.set_defaults(handler=_run, algo="aging")
@@ -90,12 +116,25 @@ def register(subparsers: Any) -> None:
 
     pr = subparsers.add_parser("predictor", help="BANANAS/NPENAS-style, boosted-tree surrogate")
     _common(pr, proxies_default=None)
-    pr.add_argument("--strategy", choices=("bananas", "npenas"), default="bananas")
-    pr.add_argument("--features", choices=("encoding", "proxies", "both"), default="encoding")
-    pr.add_argument("--budget", type=int, default=200)
-    pr.add_argument("--n-init", type=int, default=10)
+    pr.add_argument(
+        "--strategy",
+        choices=("bananas", "npenas"),
+        default="bananas",
+        help="which candidates are queried: bananas (Thompson sampling over the ensemble) or "
+        "npenas (largest ensemble mean)",
+    )
+    pr.add_argument(
+        "--features",
+        choices=("encoding", "proxies", "both"),
+        default="encoding",
+        help="surrogate inputs: the architecture encoding, the proxy scores, or both",
+    )
+    pr.add_argument("--budget", type=int, default=200, help="benchmark queries in all")
+    pr.add_argument("--n-init", type=int, default=10, help="initial uniformly drawn queries")
     pr.add_argument("--batch-size", type=int, default=10, help="queries per iteration")
-    pr.add_argument("--candidates", type=int, default=100)
+    pr.add_argument(
+        "--candidates", type=int, default=100, help="mutated candidates proposed per iteration"
+    )
     pr.set_defaults(handler=_run, algo="predictor")
 
 

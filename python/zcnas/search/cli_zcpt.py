@@ -25,23 +25,36 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "zc-pt", help="Zero-Cost-PT: perturbation-based operation scoring on a supernet"
     )
-    p.add_argument("--space", choices=("nb201", "macro", "darts"), default="nb201")
+    p.add_argument(
+        "--space",
+        choices=("nb201", "macro", "darts"),
+        default="nb201",
+        help="supernet: NAS-Bench-201, NAS-Bench-Macro or DARTS",
+    )
     add_proxies(
         p,
         default="nwot",
         help="proxy names, one search each (default nwot, eval-mode jacob)",
     )
     p.add_argument("--flavor", help="proxy flavor (nwot: zcpt (default), naslib, ...)")
-    p.add_argument("--method", choices=ZC_PT_METHODS, default="zc-pt")
-    p.add_argument("--proposals", type=int, default=10, help="N proposal iterations (10)")
-    p.add_argument("--validate", type=int, default=100, help="V validation minibatches (100)")
-    p.add_argument("--order", choices=ZC_PT_ORDERS, default="random", help="edge order (random)")
+    p.add_argument(
+        "--method",
+        choices=ZC_PT_METHODS,
+        default="zc-pt",
+        help="operation scoring: zc-pt (perturbation, the paper) or disc-zc (discretisation "
+        "baseline)",
+    )
+    p.add_argument("--proposals", type=int, default=10, help="N: proposal iterations")
+    p.add_argument("--validate", type=int, default=100, help="V: validation minibatches")
+    p.add_argument(
+        "--order", choices=ZC_PT_ORDERS, default="random", help="order the edges are decided in"
+    )
     add_seeds(p)
     p.add_argument("--batch-size", type=int, help="images per minibatch (default: all 30)")
     p.add_argument("--no-augment", action="store_true", help="no crop/flip augmentation")
-    p.add_argument("--C", type=int, help="supernet channels (NB201 16, DARTS 16)")
-    p.add_argument("--N", type=int, help="NB201 cells per stage (5)")
-    p.add_argument("--layers", type=int, help="DARTS cells (8)")
+    p.add_argument("--C", type=int, help="NB201 / DARTS supernet channels (default 16)")
+    p.add_argument("--N", type=int, help="NB201 cells per stage (default 5)")
+    p.add_argument("--layers", type=int, help="DARTS cells (default 8)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     add_store(p, help="score store to receive the validation totals (default: none)")
     p.add_argument("--json", action="store_true", help="print JSON results")
