@@ -58,6 +58,26 @@ def test_heatmap_orders_rows_and_columns_by_mean(synth):
     assert np.all(np.diff(hm.mean(axis=0).to_numpy()) >= 0)
 
 
+def test_report_spearman_table_is_best_first(synth, tmp_path):
+    """`zcnas analyze`'s report lists proxies by mean Spearman (scipy), the best first; the
+    heat-map figure keeps Suite-Zero's ascending order."""
+    from zcnas.analysis.report import AnalysisConfig, run_analysis, write_report
+
+    tasks = [synth(seed=0, task="a"), synth(seed=1, task="b")]
+    res = run_analysis(tasks, AnalysisConfig(steps=("correlation",), bootstrap=0))
+    text = write_report(res, tmp_path / "rep").read_text()
+    section = text.split("## Spearman rank correlation", 1)[1].split("\n## ", 1)[0]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ") and "---" not in ln]
+    listed = [ln.split("|")[1].strip() for ln in rows[1:]]  # rows[0] is the header
+    mean = {
+        p: np.mean([ss.spearmanr(t.column(p), t.truth)[0] for t in tasks]) for p in tasks[0].proxies
+    }
+    assert listed == sorted(mean, key=mean.get, reverse=True)
+    assert listed[0] == "exact" and listed[-1] == "anti"
+    assert list(res.tables["spearman"].index) == listed
+    assert list(C.heatmap_frame(res.tables["correlations"]).index) == listed[::-1]
+
+
 def test_proxy_correlation_matrix_equals_scipy(task):
     m = C.proxy_correlation(task, "spearman")
     ref = ss.spearmanr(np.column_stack([task.scores, task.truth])).statistic

@@ -6,7 +6,8 @@
 * :func:`best_ranking_at_k`: Suite-Zero's BestRanking@K (Appendix, Figure 9): the best true
   rank among a proxy's top K architectures, as a fraction of the task (lower = better).
 * :func:`heatmap_frame`: one statistic as a proxy x task table with rows and columns ordered
-  by their mean, as in the Suite-Zero heat maps (ascending: the best proxy is the last row).
+  by their mean, as in the Suite-Zero heat maps (ascending: the best proxy is the last row),
+  or with the best proxy first (``best_first=True``, the report's table).
 * :func:`proxy_correlation` / :func:`mean_proxy_correlation`: proxy-vs-proxy matrices per
   task and averaged over tasks (over the tasks where both proxies exist).
 * :func:`benchmark_similarity`: Pearson correlation between tasks. Suite-Zero's Figure 3 is
@@ -157,21 +158,27 @@ def best_ranking_at_k(tasks: Sequence[TaskData], ks: Sequence[int] = (5, 25, 100
     return pd.DataFrame(rows)
 
 
-def heatmap_frame(table: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame:
+def heatmap_frame(
+    table: pd.DataFrame, metric: str = "spearman", *, best_first: bool = False
+) -> pd.DataFrame:
     """One statistic of :func:`correlation_table` as proxy (rows) x task (columns).
 
     Rows and columns are sorted by their mean over the entries present (ascending), as the
-    Suite-Zero heat maps order them; missing proxy/task pairs are NaN.
+    Suite-Zero heat maps order them; with ``best_first`` the rows (proxies) are sorted
+    descending instead, the best proxy first, as a table is read (ties keep their order;
+    a proxy with no value is last either way). Missing proxy/task pairs are NaN.
 
     >>> t = pd.DataFrame({"task": ["a", "a", "b", "b"], "proxy": ["x", "y", "x", "y"],
     ...                   "spearman": [0.9, 0.1, 0.8, 0.3]})
     >>> heatmap_frame(t).index.tolist(), heatmap_frame(t).columns.tolist()
     (['y', 'x'], ['a', 'b'])
+    >>> heatmap_frame(t, best_first=True).index.tolist()
+    ['x', 'y']
     """
     if metric not in table.columns:
         raise ZcnasError(f"no column {metric!r} in the table; has {list(table.columns)}")
     wide = table.pivot(index="proxy", columns="task", values=metric)
-    rows = wide.mean(axis=1).sort_values(kind="stable").index
+    rows = wide.mean(axis=1).sort_values(ascending=not best_first, kind="stable").index
     cols = wide.mean(axis=0).sort_values(kind="stable").index
     out = wide.loc[rows, cols]
     out.index.name, out.columns.name = "proxy", "task"

@@ -134,10 +134,10 @@ def run_analysis(
     """Run the analyses of :class:`AnalysisConfig` ``steps`` on tasks; no files written.
 
     Tables (keys of ``result.tables``): ``tasks``, ``correlations`` (long, with CIs),
-    ``spearman`` (heat-map order), ``best_ranking`` (BestRanking@5/25/100, lower = better),
-    ``average_ranks``, ``profile``, ``proxy_correlation``, ``benchmark_similarity``,
-    ``entropy_curves`` (+ ``entropy_curves_percentile``; ``entropy_curves_top1000[...]`` on
-    the 1,000 best architectures of tasks with more),
+    ``spearman`` (proxy x task, the best mean first), ``best_ranking`` (BestRanking@5/25/100,
+    lower = better), ``average_ranks``, ``profile``, ``proxy_correlation``,
+    ``benchmark_similarity``, ``entropy_curves`` (+ ``entropy_curves_percentile``;
+    ``entropy_curves_top1000[...]`` on the 1,000 best architectures of tasks with more),
     ``information_gain`` (pairwise, long), ``bias``, ``debias``, ``surrogate`` (per trial),
     ``surrogate_summary``, ``importance``, ``ablation``, ``ensembles``, ``best_ensembles``.
     """
@@ -239,7 +239,7 @@ def _run(
             log,
         )
         res.tables["correlations"] = corr
-        res.tables["spearman"] = _corr.heatmap_frame(corr, "spearman")
+        res.tables["spearman"] = _corr.heatmap_frame(corr, "spearman", best_first=True)
         res.tables["best_ranking"] = _corr.best_ranking_at_k(tasks)
     if "profiles" in steps:
 
@@ -443,9 +443,10 @@ def write_report(
     ]
     md += ["## Tasks", "", markdown_table(T["tasks"]), ""]
     if "spearman" in T:
-        fig = plots.heatmap(T["spearman"], "Spearman: proxy vs ground truth")
+        hm = _corr.heatmap_frame(T["correlations"], "spearman")  # Suite-Zero's order
+        fig = plots.heatmap(hm, "Spearman: proxy vs ground truth")
         md += [
-            "## Spearman rank correlation (proxy x task, ordered by mean)",
+            "## Spearman rank correlation (proxy x task; best mean first)",
             "",
             f"![spearman]({_fig(res, out, 'spearman_heatmap', fig)})",
             "",
