@@ -192,17 +192,20 @@ pub(crate) fn sort_indices(
     let mut start = 0;
     while start < n {
         let window = out[start] >> low;
-        let first = key(out[start]);
         let mut end = start + 1;
-        let mut all_equal = true;
-        while end < n && out[end] >> low == window {
-            all_equal &= key(out[end]) == first;
-            end += 1;
-        }
         starts[start] = true;
-        if !all_equal {
-            out[start..end].sort_unstable_by_key(|&c| (key(c), c & mask));
-            mark_starts(out, start, end, &key, starts);
+        // A key is read only where the window repeats (for distinct values, rarely).
+        if end < n && out[end] >> low == window {
+            let first = key(out[start]);
+            let mut all_equal = true;
+            while end < n && out[end] >> low == window {
+                all_equal &= key(out[end]) == first;
+                end += 1;
+            }
+            if !all_equal {
+                out[start..end].sort_unstable_by_key(|&c| (key(c), c & mask));
+                mark_starts(out, start, end, &key, starts);
+            }
         }
         start = end;
     }
