@@ -61,6 +61,52 @@ def test_load_cleans_sentinels_and_constants(store_path):
         assert len(load_tasks(st)) == 2
 
 
+def test_tasks_carry_the_batch_size_of_their_scores(tmp_path):
+    """TaskData.batch_size is the store's provenance when every loaded score shares it;
+    mixed or unrecorded batch sizes give None."""
+    n, rng = 40, np.random.default_rng(0)
+    acc = rng.normal(size=n)
+    sizes = {
+        "cifar10": [32] * n,  # as NAS-Bench-Suite-Zero's NB201 CSV is imported
+        "cifar100": [30] * (n // 2) + [32] * (n - n // 2),
+        "imagenet16": [None] * n,
+    }
+    with ScoreStore(tmp_path / "b.db") as st:
+        for task, bs in sizes.items():
+            st.put_many(
+                {
+                    "space": "nasbench201",
+                    "task": task,
+                    "arch": str(i),
+                    "proxy": p,
+                    "score": float(acc[i] + j * rng.normal()),
+                    "batch_size": bs[i],
+                }
+                for j, p in enumerate(("a", "b"))
+                for i in range(n)
+            )
+            st.put_ground_truth_many(
+                {
+                    "space": "nasbench201",
+                    "task": task,
+                    "arch": str(i),
+                    "metric": "val_accuracy",
+                    "value": float(acc[i]),
+                }
+                for i in range(n)
+            )
+        assert st.batch_sizes("nasbench201", "cifar100") == {30: n, 32: n}
+        assert st.batch_sizes("nasbench201", "cifar100", ["a"]) == {30: n // 2, 32: n // 2}
+        assert st.batch_sizes("nasbench201", "imagenet16") == {None: 2 * n}
+        tasks = {t.task: t for t in load_tasks(st)}
+    t = tasks["cifar10"]
+    assert t.batch_size == 32
+    assert t.subset(range(5)).batch_size == 32 and t.select(["b"]).batch_size == 32
+    assert tasks["cifar100"].batch_size is None and tasks["imagenet16"].batch_size is None
+    with ScoreStore(tmp_path / "b.db", mode="r") as st, pytest.raises(ZcnasError, match="flavor"):
+        st.batch_sizes("nasbench201", "cifar10", flavor="nope")
+
+
 def test_failures_under_ten_percent_drop_archs_not_the_proxy():
     s = np.random.default_rng(0).normal(size=(100, 2))
     s[:5, 1] = -1e8

@@ -92,6 +92,9 @@ class TaskData:
         flavor: Store flavor the scores came from.
         metric: Ground-truth metric.
         dropped: What cleaning removed: ``{"proxies": [...], "archs": int}``.
+        batch_size: Images per minibatch every score was computed with (the store's
+            provenance, :meth:`~zcnas.bench.store.ScoreStore.batch_sizes`), or ``None`` if
+            not recorded or not the same for all of them.
     """
 
     space: str
@@ -103,6 +106,7 @@ class TaskData:
     flavor: str = "default"
     metric: str = "val_accuracy"
     dropped: dict[str, object] = field(default_factory=dict)
+    batch_size: int | None = None
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64)
@@ -156,6 +160,7 @@ class TaskData:
             self.flavor,
             self.metric,
             dict(self.dropped),
+            self.batch_size,
         )
 
     def select(self, proxies: Iterable[str]) -> TaskData:
@@ -175,6 +180,7 @@ class TaskData:
             self.flavor,
             self.metric,
             dict(self.dropped),
+            self.batch_size,
         )
 
     @classmethod
@@ -308,7 +314,8 @@ def load_task(
         lower_is_better: Proxies to negate so that higher = better.
 
     Returns:
-        The cleaned :class:`TaskData`.
+        The cleaned :class:`TaskData`, with the ``batch_size`` its scores share (store
+        provenance) or ``None``.
 
     Raises:
         ZcnasError: Unknown space/task/flavor/proxy/metric, or nothing usable.
@@ -330,7 +337,11 @@ def load_task(
     for j, p in enumerate(names):
         if p in flip:
             scores[:, j] = -scores[:, j]
-    return _clean(space, task, archs, list(names), scores, truth, flavor, metric)
+    out = _clean(space, task, archs, list(names), scores, truth, flavor, metric)
+    sizes = store.batch_sizes(space, task, names, flavor=flavor)
+    if len(sizes) == 1 and None not in sizes:
+        out.batch_size = next(iter(sizes))
+    return out
 
 
 def list_tasks(store: ScoreStore) -> list[tuple[str, str]]:

@@ -352,6 +352,52 @@ class StoreQueries:
         wide.columns.name = None
         return wide.astype(np.float64)
 
+    def batch_sizes(
+        self,
+        space: str,
+        task: str,
+        proxies: Iterable[str] | None = None,
+        *,
+        flavor: str = "default",
+    ) -> dict[int | None, int]:
+        """How many stored scores of ``(space, task, flavor)`` were computed at each batch size.
+
+        Reads the provenance column ``batch_size`` (images per minibatch), which
+        :func:`zcnas.scoring.score_architectures` always records and importers record when
+        their source says (NAS-Bench-Suite-Zero's NB201 CSV: 32; NASLib JSON files do not
+        say). A score program's reference pool and live scores must share it (proxy values
+        depend on the batch size).
+
+        Args:
+            space: Search space.
+            task: Task.
+            proxies: Only these proxies (default: all of the flavor's).
+            flavor: Flavor to read.
+
+        Returns:
+            ``{batch size: number of scores}`` in increasing batch size, then ``None`` (not
+            recorded) if any.
+
+        Raises:
+            ZcnasError: Unknown space, task, flavor or proxy.
+        """
+        space, task = self._check_task(space, task)
+        flavor = self._check_flavor(space, task, flavor)
+        wanted = self._check_proxies(space, task, flavor, proxies)
+        marks = ", ".join("?" * len(wanted))
+        rows = self._read(
+            f"SELECT batch_size, COUNT(*) FROM scores WHERE space=? AND task=? AND flavor=? "
+            f"AND proxy IN ({marks}) GROUP BY batch_size",
+            (space, task, flavor, *wanted),
+        )
+        out: dict[int | None, int] = {
+            int(b): int(n) for b, n in sorted((b, n) for b, n in rows if b is not None)
+        }
+        unknown = sum(int(n) for b, n in rows if b is None)
+        if unknown:
+            out[None] = unknown
+        return out
+
     def to_arrays(
         self,
         space: str,
