@@ -82,8 +82,9 @@ def register(subparsers: Any) -> None:
     az.add_argument(
         "--aggregation",
         default="nonlinear",
-        help="rank aggregation (zcnas.rankagg): nonlinear (AZ-NAS eq. 12) or linear (the "
-        "paper's ablation)",
+        choices=("nonlinear", "linear", "borda", "majority"),
+        help="rank aggregation (zcnas.rankagg): nonlinear (AZ-NAS eq. 12), linear (the "
+        "paper's ablation), borda or majority",
     )
     az.set_defaults(handler=_run, algo="aznas")
 
