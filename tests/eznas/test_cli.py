@@ -95,3 +95,36 @@ def test_evolve_saves_the_best_program_deterministically(small_stats, tmp_path, 
     a, b = Program.load(tmp_path / "a.json"), Program.load(tmp_path / "b.json")
     assert a == b and a.fitness == b.fitness and -1 <= a.fitness <= 1
     assert (tmp_path / "ck.json").is_file()
+
+
+def test_evolve_over_scores_reads_proxies_as_every_command_does(tmp_path, capsys):
+    """`--proxies a,b` (the spelling of every zcnas command) and `--proxies a b` agree."""
+    import numpy as np
+
+    from zcnas.bench.store import ScoreStore
+
+    rng = np.random.default_rng(0)
+    acc = rng.normal(size=60)
+    cols = {"a": acc + rng.normal(size=60), "b": rng.normal(size=60), "c": -acc}
+    db = tmp_path / "s.db"
+    with ScoreStore(db) as st:
+        st.put_many(
+            {"space": "nasbench201", "task": "cifar10", "arch": str(i), "proxy": p, "score": v}
+            for p, col in cols.items()
+            for i, v in enumerate(col.tolist())
+        )
+        st.put_ground_truth_many(
+            {
+                "space": "nasbench201",
+                "task": "cifar10",
+                "arch": str(i),
+                "metric": "val_accuracy",
+                "value": v,
+            }
+            for i, v in enumerate(acc.tolist())
+        )
+    argv = ["eznas", "evolve", "--over-scores", "--store", str(db), "--generations", "1"]
+    argv += ["--population", "10", "--out", str(tmp_path / "f.json")]
+    for spelling in (["a,b"], ["a", "b"], ["a,", "b"]):
+        assert main([*argv, "--proxies", *spelling]) == 0, capsys.readouterr().err
+        assert "2 proxies (a, b)" in capsys.readouterr().out

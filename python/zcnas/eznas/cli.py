@@ -95,7 +95,12 @@ def register(subparsers: Any) -> None:
         metavar="SPACE/TASK",
         help="--over-scores: tasks of the store (default: every task with ground truth)",
     )
-    e.add_argument("--proxies", nargs="+", help="--over-scores: terminal proxies")
+    e.add_argument(
+        "--proxies",
+        nargs="+",
+        help="--over-scores: terminal proxies, comma- or space-separated (default: every "
+        "proxy all the tasks have)",
+    )
     e.add_argument(
         "--holdout",
         type=float,
@@ -221,7 +226,7 @@ def _stats_dirs(groups: list[list[str]]) -> list[str]:
 def _evolve_scores(args: argparse.Namespace) -> int:
     import os
 
-    from zcnas._cliargs import store_path, task_pairs
+    from zcnas._cliargs import proxy_list, store_path, task_pairs
     from zcnas.analysis.data import load_tasks
     from zcnas.exceptions import ZcnasError
     from zcnas.eznas.scores import evolve_scores
@@ -233,7 +238,7 @@ def _evolve_scores(args: argparse.Namespace) -> int:
     tasks = load_tasks(path, pairs)
     res = evolve_scores(
         tasks,
-        proxies=args.proxies,
+        proxies=[p for v in args.proxies for p in proxy_list(v)] if args.proxies else None,
         holdout=args.holdout,
         seed=args.seed,
         population=args.population,
