@@ -38,6 +38,24 @@ def test_tau_15625_scipy(benchmark, nb201):
     benchmark(lambda: ss.kendalltau(x, y).statistic)
 
 
+# One Kendall tau at n = 15,625 on distinct values (no ties on either side), float64; its own
+# generator, so the data of the other groups stay as they were.
+_DRNG = np.random.default_rng(1)
+DISTINCT_X = _DRNG.normal(size=15_625)
+DISTINCT_Y = DISTINCT_X + _DRNG.normal(size=15_625)
+
+
+@pytest.mark.benchmark(group="tau n=15625 distinct")
+def test_tau_15625_distinct_zcnas(benchmark):
+    got = benchmark(stats.kendall_tau, DISTINCT_X, DISTINCT_Y)
+    assert got == pytest.approx(ss.kendalltau(DISTINCT_X, DISTINCT_Y).statistic, abs=1e-12)
+
+
+@pytest.mark.benchmark(group="tau n=15625 distinct")
+def test_tau_15625_distinct_scipy(benchmark):
+    benchmark(lambda: ss.kendalltau(DISTINCT_X, DISTINCT_Y).statistic)
+
+
 # EZNAS fitness shape: 1,000 (program output, accuracy) pairs of n = 20.
 PAIRS_X = RNG.normal(size=(1000, 20))
 PAIRS_Y = RNG.normal(size=(1000, 20))

@@ -2,10 +2,13 @@
 //! inversions), with ties handled exactly as `scipy.stats.kendalltau`.
 //!
 //! Two paths give the same integer pair counts:
-//! * vectors of [`RADIX_MIN`] or more values: both sides are radix-sorted into dense ranks
-//!   ([`super::radix::sort_pairs`]), the pairs are put in (u, v) order by one counting pass,
-//!   and the discordant pairs are the inversions of the v ranks, counted with digit counters
-//!   ([`super::inversions`]) over the side with fewer distinct values;
+//! * vectors of [`RADIX_MIN`] or more values: one side v is ranked (by counting when it has
+//!   few distinct values, else by a radix sort, [`super::radix::sort_indices`]), the other
+//!   side's keys laid out in v's order are radix-sorted, which puts the pairs in (u, v)
+//!   order, and the discordant pairs are the inversions of the v ranks in that order,
+//!   counted with digit counters ([`super::inversions`]). A prepared batch target is v for
+//!   every row. (Long single calls on two threads rank both sides at once and merge them by
+//!   a counting pass instead.)
 //! * shorter vectors (the EZNAS fitness shape, n = 20): a comparison sort of the key pairs
 //!   and a merge-sort inversion count, which has no table set-up cost. This path is also the
 //!   reference of the property tests.
