@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from scipy.stats import kendalltau, rankdata
 
 from zcnas import _native
 from zcnas.analysis.data import TaskData
-from zcnas.exceptions import ZcnasError
+from zcnas.exceptions import ZcnasError, ZcnasWarning
 from zcnas.eznas.scores import ScoreProgram, evolve_scores, register_score_program
 
 NAMES = ["alpha", "beta_1", "g-m"]
@@ -393,3 +394,48 @@ def test_pool_free_search_and_zero_cost_pt_with_a_discovered_proxy() -> None:
         assert a.proxy == "_test_zcpt_prog"
     finally:
         unregister("_test_zcpt_prog")
+
+
+def test_registered_program_warns_once_when_the_pool_batch_size_differs() -> None:
+    from zcnas.proxies import score, unregister
+
+    torch.manual_seed(0)
+    nets = [
+        torch.nn.Sequential(
+            torch.nn.Conv2d(3, w, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(), torch.nn.Linear(w, 10),
+        )
+        for w in (4, 6, 8)
+    ]  # fmt: skip
+    x, y = torch.randn(8, 3, 8, 8), torch.arange(8) % 10
+    reads = ["params", "grad_norm"]
+    stored = np.array([[score(m, x, y, reads)[p] for p in reads] for m in nets])
+    task = TaskData.from_arrays(stored, np.arange(3.0), proxies=reads)
+    task.batch_size = 32  # as load_task gives for Suite-Zero's NB201 scores
+    prog = ScoreProgram("Add(Rank(grad_norm), Log(params))").with_reference(task)
+    assert prog.meta["reference_batch_size"] == 32
+    assert ScoreProgram.from_json(prog.to_json()).meta["reference_batch_size"] == 32
+    assert prog.with_reference(task, batch_size=8).meta["reference_batch_size"] == 8
+    task.batch_size = None
+    assert "reference_batch_size" not in prog.with_reference(task).meta
+    register_score_program(prog, "_test_pool_bs")
+    try:
+        with pytest.warns(ZcnasWarning) as rec:
+            v = score(nets[0], x, y, "_test_pool_bs")["_test_pool_bs"]
+        msgs = [str(w.message) for w in rec if "reference pool" in str(w.message)]
+        assert len(msgs) == 1 and "batch size 32" in msgs[0] and "batch size 8" in msgs[0]
+        assert np.isfinite(v)  # the value is still computed
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # once per registration, not per network
+            score(nets[1], x, y, "_test_pool_bs")
+        register_score_program(
+            prog.with_reference(TaskData.from_arrays(stored, np.arange(3.0), proxies=reads),
+                                batch_size=8),
+            "_test_pool_bs",
+            replace=True,
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # same batch size: silent
+            score(nets[2], x, y, "_test_pool_bs")
+    finally:
+        unregister("_test_pool_bs")

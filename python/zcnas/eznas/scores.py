@@ -114,7 +114,9 @@ class ScoreProgram:
             when scoring architectures alone (all read proxies, equal lengths, finite).
         name: optional name.
         fitness: the search fitness.
-        meta: free-form metadata.
+        meta: free-form metadata. ``meta["reference_batch_size"]`` (set by
+            :meth:`with_reference`) is the images per minibatch the reference pool was scored
+            with; a registered program warns when live scores use another batch size.
 
     >>> p = ScoreProgram("Add(Rank(snip), Div(nwot, params))")
     >>> p.proxies, p.size, p.uses_pool
@@ -242,17 +244,31 @@ class ScoreProgram:
         return self.evaluate(x, reference=reference)
 
     def with_reference(
-        self, task: TaskData, rows: Any = None, max_rows: int = 2000
+        self,
+        task: TaskData,
+        rows: Any = None,
+        max_rows: int = 2000,
+        *,
+        batch_size: int | None = None,
     ) -> ScoreProgram:
         """A copy whose reference pool is ``task``'s scores (``rows`` of it; at most
         ``max_rows``, evenly spaced in score order of the first proxy is *not* done: the first
-        ``max_rows`` of ``rows`` are taken)."""
+        ``max_rows`` of ``rows`` are taken).
+
+        ``meta["reference_batch_size"]`` records the images per minibatch of those scores:
+        ``batch_size``, else ``task.batch_size`` (the store's provenance); it is removed when
+        neither is known."""
         sel = task.select(self.proxies).scores
         if rows is not None:
             sel = sel[np.asarray(rows, dtype=np.int64)]
         sel = sel[:max_rows]
         ref = {p: sel[:, j].tolist() for j, p in enumerate(self.proxies)}
-        return ScoreProgram(self.expr, self.proxies, ref, self.name, self.fitness, dict(self.meta))
+        meta = dict(self.meta)
+        bs = batch_size if batch_size is not None else getattr(task, "batch_size", None)
+        meta.pop(_POOL_BATCH, None)
+        if bs is not None:
+            meta[_POOL_BATCH] = int(bs)
+        return ScoreProgram(self.expr, self.proxies, ref, self.name, self.fitness, meta)
 
     # --- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -298,6 +314,9 @@ class ScoreProgram:
         return register_score_program(self, name, **kwargs)
 
 
+_POOL_BATCH = "reference_batch_size"
+
+
 def register_score_program(
     program: ScoreProgram,
     name: str,
@@ -310,6 +329,12 @@ def register_score_program(
     The proxy computes the proxies the formula reads through the engine, in the same call (so
     they share its cached passes and seed), and returns the formula's value, with ``Rank`` and
     ``Zscore`` taken against the program's stored reference pool. Higher = better.
+
+    When the program records the batch size of its pool (``meta["reference_batch_size"]``,
+    e.g. 32 for NAS-Bench-Suite-Zero's NB201 scores) and the first scoring call uses another
+    (zcnas scores on 30 CIFAR-10 images by default), one :class:`~zcnas.exceptions.ZcnasWarning`
+    says so: proxy values depend on the batch size, so ``Rank``/``Zscore`` against that pool
+    are not comparable.
 
     Args:
         program: the program; it needs a :attr:`~ScoreProgram.reference` if it uses ``Rank``
@@ -342,7 +367,23 @@ def register_score_program(
         else None
     )
 
+    pool_batch = program.meta.get(_POOL_BATCH) if program.uses_pool else None
+    warned = False
+
     def compute(ctx: Any, flavor: str) -> float:
+        nonlocal warned
+        live = int(ctx.inputs.shape[0])
+        if pool_batch is not None and live != int(pool_batch) and not warned:
+            warned = True
+            ctx.note(
+                "warnings",
+                f"score program {name!r} compares live values with a reference pool scored "
+                f"at batch size {int(pool_batch)}, but this call scores at batch size {live}: "
+                "proxy values depend on the batch size, so its Rank/Zscore terms are not "
+                f"comparable. Score at batch size {int(pool_batch)} (zcnas ships 30 CIFAR-10 "
+                "and 25 CIFAR-100 images: pass your own minibatch), or rebuild the pool with "
+                f"ScoreProgram.with_reference from scores at batch size {live}",
+            )
         vals = []
         for c in comps:
             fl = flavors.get(c.name) or c.resolve_flavor(ctx.flavor)

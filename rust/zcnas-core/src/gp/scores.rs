@@ -1162,15 +1162,45 @@ impl Pool {
         }
     }
 
-    fn tau(&self, tree: &STree) -> Option<f64> {
+    /// The formula's values on this pool, or `None` unless all are finite.
+    fn values(&self, tree: &STree) -> Option<Vec<f64>> {
         let v = tree.eval_with(self.truth.len(), |t| self.terms[t].clone());
-        if v.len() != self.truth.len() || v.iter().any(|x| !x.is_finite()) {
-            return None;
-        }
+        (v.len() == self.truth.len() && v.iter().all(|x| x.is_finite())).then_some(v)
+    }
+
+    fn tau(&self, tree: &STree) -> Option<f64> {
+        let v = self.values(tree)?;
         kendall_tau(&v, &self.truth, NanPolicy::Raise)
             .ok()
             .filter(|t| t.is_finite())
     }
+}
+
+/// Rows of the fixed pools on which hall-of-fame candidates are compared for rank equivalence.
+const SIGNATURE_ROWS: usize = 1024;
+
+/// A fingerprint of the ordering `tree` gives each pool (dense ranks, ties kept), or `None`
+/// where it is invalid. Formulas that are strictly increasing functions of each other on the
+/// pools (`x`, `Add(x, x)`, `Div(x, Sigmoid(Rank(y)))` when ...) have equal fingerprints, hence
+/// equal Kendall tau against any ground truth there.
+fn rank_signature(pools: &[Pool], tree: &STree) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in pools {
+        let v = p.values(tree)?;
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut dense = vec![0u32; v.len()];
+        let mut r = 0u32;
+        for w in 1..idx.len() {
+            if v[idx[w]] != v[idx[w - 1]] {
+                r += 1;
+            }
+            dense[idx[w]] = r;
+        }
+        dense.hash(&mut h);
+    }
+    Some(h.finish())
 }
 
 struct Search<'a> {
@@ -1338,7 +1368,16 @@ pub fn evolve_scores(
         })
         .collect();
     let mut history = Vec::new();
-    let mut hof: Vec<(STree, ScoreIndividual)> = Vec::new();
+    // Hall of fame: (formula, its best scoring, rank signature on the fixed pools); one
+    // member per rank-equivalence class (the one with the best key: shorter under parsimony).
+    let mut hof: Vec<(STree, ScoreIndividual, Option<u64>)> = Vec::new();
+    let sig_pools: Vec<Pool> = tasks
+        .iter()
+        .map(|t| {
+            let rows: Vec<usize> = (0..t.len().min(SIGNATURE_ROWS)).collect();
+            Pool::new(t, Some(&rows))
+        })
+        .collect();
     let mut evaluations = 0usize;
     for g in 0..=cfg.generations {
         let t0 = Instant::now();
@@ -1362,16 +1401,30 @@ pub fn evolve_scores(
             mean_size: pop.iter().map(STree::len).sum::<usize>() as f64 / pop.len() as f64,
             seconds: t0.elapsed().as_secs_f64(),
         });
+        // Only individuals above the full hall of fame's last key can enter it or replace an
+        // equivalent member, so only they need a signature.
+        let floor = if hof.len() >= cfg.hall_of_fame {
+            hof.last().map_or(f64::NEG_INFINITY, |h| key(&h.1))
+        } else {
+            f64::NEG_INFINITY
+        };
         for (t, ind) in pop.iter().zip(&inds) {
-            if ind.fitness.is_none() {
+            if ind.fitness.is_none() || key(ind) <= floor {
                 continue;
             }
             if let Some(h) = hof.iter_mut().find(|h| h.0 == *t) {
                 if ind.fitness > h.1.fitness {
                     h.1 = ind.clone();
                 }
+                continue;
+            }
+            let sig = rank_signature(&sig_pools, t);
+            if let Some(h) = hof.iter_mut().find(|h| sig.is_some() && h.2 == sig) {
+                if key(ind) > key(&h.1) {
+                    *h = (t.clone(), ind.clone(), sig);
+                }
             } else {
-                hof.push((t.clone(), ind.clone()));
+                hof.push((t.clone(), ind.clone(), sig));
             }
         }
         hof.sort_by(|a, b| key(&b.1).total_cmp(&key(&a.1)));
@@ -1409,11 +1462,19 @@ pub fn evolve_scores(
             cands.push(t);
         }
     }
-    let mut best = s.score(&full, &cands, cfg.generations + 1);
-    evaluations += best.len();
-    best.retain(|i| i.fitness.is_some());
-    best.sort_by(|a, b| key(b).total_cmp(&key(a)));
-    best.truncate(cfg.hall_of_fame);
+    let scored = s.score(&full, &cands, cfg.generations + 1);
+    evaluations += scored.len();
+    let sigs: Vec<Option<u64>> = cands.par_iter().map(|t| rank_signature(&full, t)).collect();
+    let mut order: Vec<usize> = (0..scored.len())
+        .filter(|&i| scored[i].fitness.is_some())
+        .collect();
+    order.sort_by(|&a, &b| key(&scored[b]).total_cmp(&key(&scored[a])));
+    // One formula per class of equal orderings on all architectures (equal taus on every
+    // task): the best key, i.e. the shortest under parsimony.
+    let mut seen_sig = HashSet::new();
+    order.retain(|&i| sigs[i].is_none_or(|g| seen_sig.insert(g)));
+    order.truncate(cfg.hall_of_fame);
+    let best: Vec<ScoreIndividual> = order.into_iter().map(|i| scored[i].clone()).collect();
     Ok(ScoreGpResult {
         config: cfg.clone(),
         proxies: names.to_vec(),
@@ -1570,6 +1631,50 @@ mod tests {
         assert_eq!(r1.best, r2.best);
         let best = r1.best[0].fitness.unwrap();
         assert!(best > 0.8, "{best} {}", r1.best[0].expr);
+    }
+
+    #[test]
+    fn hall_of_fame_holds_one_formula_per_ranking() {
+        let mut rng = rng_for(3, 0);
+        let n = 150;
+        let mk = |rng: &mut ChaCha8Rng| {
+            let a: Vec<f64> = (0..n).map(|_| rng.random::<f64>() + 0.1).collect();
+            let b: Vec<f64> = (0..n).map(|_| rng.random::<f64>() + 0.1).collect();
+            let c: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            // one proxy is the truth: x, Add(x, x), Mul(x, x), Max(x, Sqrt(x)), ... all
+            // rank it perfectly and would fill the hall of fame
+            let truth = a.clone();
+            ScoreTask {
+                columns: vec![a, b, c],
+                truth,
+            }
+        };
+        let tasks = vec![mk(&mut rng), mk(&mut rng)];
+        let cfg = ScoreGpConfig {
+            population: 80,
+            generations: 10,
+            hall_of_fame: 30,
+            ..Default::default()
+        };
+        let r = evolve_scores(&names(), &tasks, &cfg).unwrap();
+        let full: Vec<Pool> = tasks.iter().map(|t| Pool::new(t, None)).collect();
+        let mut seen = HashSet::new();
+        for ind in &r.best {
+            let t = STree::parse(&ind.expr, &names()).unwrap();
+            // independent check: the dense ranks themselves, not their hash
+            let ranks: Vec<Vec<usize>> = full
+                .iter()
+                .map(|p| {
+                    let v = p.values(&t).unwrap();
+                    let mut u = v.clone();
+                    u.sort_by(f64::total_cmp);
+                    u.dedup();
+                    v.iter().map(|x| u.partition_point(|y| y < x)).collect()
+                })
+                .collect();
+            assert!(seen.insert(ranks), "rank-equivalent duplicate {}", ind.expr);
+        }
+        assert!(r.best.len() >= 5, "{}", r.best.len());
     }
 
     #[test]
