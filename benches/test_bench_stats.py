@@ -38,6 +38,28 @@ def test_tau_15625_scipy(benchmark, nb201):
     benchmark(lambda: ss.kendalltau(x, y).statistic)
 
 
+# One Kendall tau at n = 15,625 with ranks of 12 bits on the side with fewer distinct values:
+# edge-GPU latency (15,507 distinct) vs NASLib's CIFAR-10 validation accuracy (2,217).
+@pytest.fixture(scope="module")
+def latency_valid():
+    t = load_nb201()
+    x = np.asarray(t["cifar10_edgegpu_latency"], dtype=np.float64)
+    return x, np.asarray(t["cifar10_valid_naslib"], dtype=np.float64)
+
+
+@pytest.mark.benchmark(group="tau n=15625 latency vs valid acc")
+def test_tau_15625_valid_zcnas(benchmark, latency_valid):
+    x, y = latency_valid
+    got = benchmark(stats.kendall_tau, x, y)
+    assert got == pytest.approx(ss.kendalltau(x, y).statistic, abs=1e-12)
+
+
+@pytest.mark.benchmark(group="tau n=15625 latency vs valid acc")
+def test_tau_15625_valid_scipy(benchmark, latency_valid):
+    x, y = latency_valid
+    benchmark(lambda: ss.kendalltau(x, y).statistic)
+
+
 # One Kendall tau at n = 15,625 on distinct values (no ties on either side), float64; its own
 # generator, so the data of the other groups stay as they were.
 _DRNG = np.random.default_rng(1)
@@ -91,6 +113,28 @@ def test_many_zcnas(benchmark, many):
 @pytest.mark.benchmark(group="tau 200 x n=15625 vs one target")
 def test_many_scipy_loop(benchmark, many):
     x, y = many
+    benchmark.pedantic(lambda: [ss.kendalltau(r, y).statistic for r in x], rounds=3)
+
+
+# The same against NASLib's CIFAR-10 validation accuracy (2,217 distinct values: ranks of 12
+# bits, a different inversion-count path from the 4,522 of the test accuracy). Own generator.
+@pytest.fixture(scope="module")
+def many_valid():
+    valid = np.asarray(load_nb201()["cifar10_valid_naslib"], dtype=np.float64)
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(200, len(valid))) + valid / 10, valid
+
+
+@pytest.mark.benchmark(group="tau 200 x n=15625 vs valid acc")
+def test_many_valid_zcnas(benchmark, many_valid):
+    x, y = many_valid
+    got = benchmark(stats.kendall_tau_batch, x, y)
+    assert got[3] == pytest.approx(ss.kendalltau(x[3], y).statistic, abs=1e-12)
+
+
+@pytest.mark.benchmark(group="tau 200 x n=15625 vs valid acc")
+def test_many_valid_scipy_loop(benchmark, many_valid):
+    x, y = many_valid
     benchmark.pedantic(lambda: [ss.kendalltau(r, y).statistic for r in x], rounds=3)
 
 
