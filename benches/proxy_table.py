@@ -19,9 +19,13 @@ into its own store under ``--store-dir`` (default ``$ZCNAS_STORES`` or ``/work/s
   (imported from its CSV into the same store).
 * ``nb301``: ``--space darts --all`` (the 725 Suite-Zero NB301 genotypes, NASLib's C=32 8-cell
   network), Suite-Zero's ``val_accuracy``.
-* ``darts1000``: the 1,000 genotypes of ``darts/darts_1000_cifar10.csv`` on the same NB301
-  network, ground truth its ``cifar10_valid`` (written into the store by this script).
-  **Blocked today**: genotypes with ``none`` edges have no NB301 key (``COLUMNS[...]["blocked"]``).
+* ``darts1000``: the 1,000 genotypes of ``darts/darts_1000_cifar10.csv`` (644 with ``none``
+  edges), ``--space darts-c3``: the SWAP paper's network (``darts.build(g, C=3, layers=3)``,
+  "C=3, one cell per stage"), keyed by genotype text (:func:`zcnas.spaces.darts.key`), passed
+  with ``--arch-file`` (the CSV itself); ground truth its ``cifar10_valid`` (written into the
+  store by this script under the same keys). Not the SWAP scoring protocol in full: ``zcnas
+  score``'s 30 CIFAR-10 images, PyTorch's default init and each proxy's defaults (SWAP's
+  repository: 16 images, Gaussian re-initialisation, mean of 32 repeats).
 
 * ``nb201-imagenet16``: no ImageNet16-120 images exist offline (``zcnas score`` scores NB201
   on CIFAR-10/100 only), so this column is the ``nb201-cifar10`` scores (CIFAR-10 images)
@@ -50,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ZCNAS_SHARED", ROOT.parent / "shared")) / "data"
 STORES = Path(os.environ.get("ZCNAS_STORES", "/work/stores"))
 EXPORT = ROOT / "benches" / "results" / "proxy_table_scores.csv.gz"
+DARTS1000 = DATA / "darts" / "darts_1000_cifar10.csv"
 
 #: column -> (store file, space key, task, zcnas score arguments, archs expected, truth metric)
 COLUMNS: dict[str, dict] = {
@@ -108,14 +113,11 @@ COLUMNS: dict[str, dict] = {
     },
     "darts1000": {
         "store": "proxy_table_darts1000.db",
-        "space": "nasbench301",
+        "space": "darts_c3",
         "task": "cifar10",
-        "args": ["--space", "darts"],  # + --arch for each genotype
+        "args": ["--space", "darts-c3"],  # + --arch-file darts/darts_1000_cifar10.csv
         "n": 1000,
         "metric": "cifar10_valid",
-        "blocked": "644 of its genotypes have 'none' edges, which NASLib's NB301 encoding (the "
-        "store key of `zcnas score --space darts`) cannot hold; needs a DARTS space keyed by "
-        "genotype text",
     },
 }
 
@@ -130,7 +132,8 @@ PAPER = {
 
 
 def _darts1000() -> list[tuple[str, float]]:
-    with open(DATA / "darts" / "darts_1000_cifar10.csv") as f:
+    """(genotype text, cifar10_valid) of the 1,000 rows of the DARTS-1000 file, in file order."""
+    with open(DARTS1000) as f:
         return [(r["genotype"], float(r["cifar10_valid"])) for r in csv.DictReader(f)]
 
 
@@ -144,7 +147,7 @@ def _prepare(name: str, col: dict) -> list[str]:
         if "import" in col and col["metric"] not in _metrics(st, col):
             import_suite_zero(st, DATA / "suite_zero" / col["import"])
         if name == "darts1000":
-            from zcnas.spaces import nb301
+            from zcnas.spaces import darts
 
             rows = _darts1000()
             if col["metric"] not in _metrics(st, col):
@@ -152,15 +155,14 @@ def _prepare(name: str, col: dict) -> list[str]:
                     {
                         "space": col["space"],
                         "task": col["task"],
-                        "arch": nb301.key(g),
+                        "arch": darts.key(g),
                         "metric": col["metric"],
                         "value": v,
                         "source": "darts/darts_1000_cifar10.csv",
                     }
                     for g, v in rows
                 )
-            for g, _ in rows:
-                extra += ["--arch", g]
+            extra += ["--arch-file", str(DARTS1000)]
     return extra
 
 

@@ -74,13 +74,21 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("score", help="score architectures with zero-cost proxies")
     sc.add_argument(
         "--space",
-        choices=("nb201", "macro", "nb101", "darts", "tnb101-micro", "tnb101-macro"),
+        choices=("nb201", "macro", "nb101", "darts", "darts-c3", "tnb101-micro", "tnb101-macro"),
         default="nb201",
-        help="search space: NAS-Bench-201, NAS-Bench-Macro, NAS-Bench-101, DARTS (NB301) or "
-        "TransNAS-Bench-101 micro/macro",
+        help="search space: NAS-Bench-201, NAS-Bench-Macro, NAS-Bench-101, "
+        "DARTS (NB301: NASLib's network, keyed by its encoding, no 'none' edges), darts-c3 "
+        "(DARTS genotypes on the SWAP paper's C=3 one-cell-per-stage network, CIFAR-10, keyed "
+        "by genotype text, 'none' edges allowed) or TransNAS-Bench-101 micro/macro",
     )
     which = sc.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
+    which.add_argument(
+        "--arch-file",
+        metavar="PATH",
+        help="file of architectures: one per line (blank and # lines skipped), or a .csv with "
+        "an 'arch' or 'genotype' column",
+    )
     which.add_argument(
         "--sample", type=int, metavar="N", help="score N uniformly sampled architectures"
     )
@@ -88,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         "--all",
         action="store_true",
         help="score every architecture of the space (needs --store; nb101 / darts: the 500 / "
-        "725 that NAS-Bench-Suite-Zero scored)",
+        "725 that NAS-Bench-Suite-Zero scored; darts-c3 has no list: use --arch-file)",
     )
     sc.add_argument(
         "--seed", type=int, default=0, help="seed of the sampling, weight init and proxies"
@@ -325,6 +333,10 @@ def _score(args: argparse.Namespace) -> int:
         archs = all_archs(args.space)
     elif args.arch:
         archs = [_arch_arg(a) for a in args.arch]
+    elif args.arch_file:
+        from zcnas.scoring import read_arch_file
+
+        archs = [_arch_arg(a) for a in read_arch_file(args.arch_file)]
     else:
         archs = sample_archs(args.space, args.sample, args.seed)
     console = Console(stderr=args.json)

@@ -73,8 +73,10 @@ def all_archs(space: str) -> list[Any]:
     the Suite-Zero CSVs in file order); their texts are exactly the store keys of
     :func:`zcnas.bench.import_suite_zero`, so live and imported scores line up.
 
+    ``darts-c3`` has no such list (any DARTS genotype is one of its architectures).
+
     Raises:
-        ZcnasError: an unknown space.
+        ZcnasError: an unknown space, or ``darts-c3``.
 
     >>> [len(all_archs(s)) for s in ("nb101", "darts", "tnb101-micro", "tnb101-macro")]
     [500, 725, 4096, 3256]
@@ -96,6 +98,11 @@ def all_archs(space: str) -> list[Any]:
 
         table = load_npz("suite_zero_archs.npz")
         return [str(a) for a in table["nasbench101" if space == "nb101" else "nasbench301"]]
+    if space == "darts-c3":
+        raise ZcnasError(
+            "darts-c3 has no list of all architectures (the DARTS space is not enumerated): "
+            "pass them with --arch / --arch-file (e.g. darts/darts_1000_cifar10.csv) or --sample"
+        )
     raise ZcnasError(
         f"unknown space {space!r}; expected one of 'nb201', 'macro', 'nb101', 'darts', "
         "'tnb101-micro', 'tnb101-macro'"
@@ -626,6 +633,7 @@ def score_distributed(
 
     Args:
         space: ``nb201``, ``macro``, ``nb101``, ``darts`` (NASLib's NB301 network),
+            ``darts-c3`` (the SWAP paper's C=3 DARTS network, keyed by genotype text),
             ``tnb101-micro`` or ``tnb101-macro`` (``dataset`` is then the TNB101 task); the
             store's space key is NAS-Bench-Suite-Zero's (:data:`zcnas.scoring.SPACE_KEYS`).
         archs: architectures in any encoding (duplicates are scored once).

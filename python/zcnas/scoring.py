@@ -23,6 +23,7 @@ SPACE_KEYS = {
     "macro": "nasbench_macro",
     "nb101": "nasbench101",
     "darts": "nasbench301",
+    "darts-c3": "darts_c3",
     "tnb101-micro": "transbench101_micro",
     "tnb101-macro": "transbench101_macro",
 }
@@ -34,6 +35,10 @@ TNB_INPUT_SIZE = 128
 #: Suite-Zero's CSVs write it (so live scores line up with the imported ones), and no
 #: ground truth is embedded (import Suite-Zero's files for it).
 _NASLIB_KEYED = ("nb101", "darts")
+#: The DARTS genotype network of the SWAP paper's DARTS-1000 protocol (Peng et al., ICLR 2024:
+#: "C=3, one cell per stage"): ``darts.build(g, C=3, layers=3, num_classes=10)``, keyed by the
+#: canonical genotype text (:func:`zcnas.spaces.darts.key`), so ``none`` edges are allowed.
+DARTS_C3 = {"C": 3, "layers": 3}
 
 _CLASSES = {"cifar10": 10, "cifar100": 100}
 
@@ -66,7 +71,7 @@ def _builder(
         return (lambda a: macro.build(a, num_classes=10)), (
             lambda a: macro.index_to_str(macro.to_index(a))
         )
-    if space in _NASLIB_KEYED and num_classes != 10:
+    if (space in _NASLIB_KEYED or space == "darts-c3") and num_classes != 10:
         raise ZcnasError(f"{space} is scored as a CIFAR-10 benchmark; use --dataset cifar10")
     if space == "nb101":
         from zcnas.spaces import nb101
@@ -76,11 +81,16 @@ def _builder(
         from zcnas.spaces import nb301
 
         return (lambda a: nb301.build(a, num_classes=10)), nb301.key
+    if space == "darts-c3":
+        from zcnas.spaces import darts
+
+        return (lambda a: darts.build(a, num_classes=10, **DARTS_C3)), darts.key
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
 
 
 def sample_archs(space: str, n: int, seed: int) -> list[Any]:
-    """``n`` distinct architectures drawn uniformly with ``seed``."""
+    """``n`` distinct architectures drawn uniformly with ``seed`` (``darts`` and ``darts-c3``:
+    :func:`zcnas.spaces.darts.sample`, the DARTS space without ``none``, distinct by store key)."""
     rng = np.random.default_rng(seed)
     if space == "nb201":
         from zcnas.spaces import nb201
@@ -94,7 +104,7 @@ def sample_archs(space: str, n: int, seed: int) -> list[Any]:
         from zcnas.spaces import tnb101
 
         return tnb101.sample(_TNB[space], n, rng)
-    if space in _NASLIB_KEYED:
+    if space in _NASLIB_KEYED or space == "darts-c3":
         from zcnas.spaces import darts, nb101
 
         out: dict[str, Any] = {}
@@ -104,6 +114,57 @@ def sample_archs(space: str, n: int, seed: int) -> list[Any]:
             out.setdefault(key(a), a)
         return list(out.values())
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
+
+
+def read_arch_file(path: Any) -> list[str]:
+    """The architectures listed in a file, as written (``zcnas score --arch-file``).
+
+    * A ``.csv`` file (also ``.csv.gz``): the ``arch`` column, else the ``genotype`` column
+      (e.g. the DARTS-1000 file ``darts/darts_1000_cifar10.csv`` of the SWAP repository),
+      one architecture per row, in file order.
+    * Any other file: one architecture per line, in file order; blank lines and lines
+      starting with ``#`` are skipped; surrounding whitespace is stripped.
+
+    Entries are text, encoded as on the command line (``zcnas score --arch``): an NB201
+    index, an arch string, NASLib's encoding, a DARTS ``Genotype(...)``; duplicates are kept
+    (scoring scores each store key once).
+
+    Args:
+        path: the file (``str`` or ``os.PathLike``).
+
+    Returns:
+        The entries, at least one.
+
+    Raises:
+        ZcnasError: if the file cannot be read, a CSV has neither an ``arch`` nor a
+            ``genotype`` column, or no architecture is listed.
+    """
+    import csv
+    import gzip
+    from pathlib import Path
+
+    p = Path(path)
+    name = p.name.lower()
+    try:
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(p, "rt", newline="") as f:
+            if name.endswith((".csv", ".csv.gz")):
+                reader = csv.DictReader(f)
+                fields = reader.fieldnames or []
+                col = next((c for c in ("arch", "genotype") if c in fields), None)
+                if col is None:
+                    raise ZcnasError(
+                        f"architecture file {str(p)!r}: a CSV needs an 'arch' or 'genotype' "
+                        f"column, found {fields}"
+                    )
+                archs = [r[col].strip() for r in reader if (r[col] or "").strip()]
+            else:
+                archs = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ZcnasError(f"cannot read architecture file {str(p)!r}: {e}") from e
+    if not archs:
+        raise ZcnasError(f"architecture file {str(p)!r} lists no architecture")
+    return archs
 
 
 class ArchScorer:
@@ -117,7 +178,10 @@ class ArchScorer:
 
     Args:
         space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network), ``darts``
-            (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`), ``tnb101-micro`` or
+            (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`), ``darts-c3`` (the SWAP
+            paper's DARTS-1000 network: :func:`zcnas.spaces.darts.build` with C=3, one cell
+            per stage, CIFAR-10; arch = ``Genotype(...)`` text or a Genotype, ``none`` edges
+            allowed; store key :func:`zcnas.spaces.darts.key`), ``tnb101-micro`` or
             ``tnb101-macro`` (inputs and targets from :func:`tnb_batch`, each task's loss).
         proxy_names: registered proxy names.
         dataset: ``cifar10`` or ``cifar100`` (NB201 only); for TNB101 one of its seven tasks.
@@ -170,7 +234,8 @@ class ArchScorer:
         return {k: v for k, v in self.__dict__.items() if k != "_ready"} | {"_ready": None}
 
     def key(self, arch: Any) -> str:
-        """The store key of ``arch`` (NB201: the index as text; Macro: the digit string)."""
+        """The store key of ``arch`` (NB201: the index as text; Macro: the digit string;
+        ``darts-c3``: the canonical genotype text, :func:`zcnas.spaces.darts.key`)."""
         return _builder(self.space, self._classes, self.dataset)[1](arch)
 
     def _setup(self) -> tuple[Any, ...]:
@@ -211,7 +276,7 @@ class ArchScorer:
         """Store rows (:meth:`zcnas.bench.ScoreStore.put_ground_truth_many`) with the embedded
         benchmark's test accuracy (%) of ``archs`` on this scorer's dataset (metric
         ``test_accuracy``), so that ``zcnas analyze`` finds the task of the stored scores."""
-        if self.space in _NASLIB_KEYED or self.space in _TNB:
+        if self.space in _NASLIB_KEYED or self.space in _TNB or self.space == "darts-c3":
             return []  # nothing embedded: Suite-Zero's imported val_accuracy is the truth
         if self.space == "nb201":
             from zcnas.bench import load_nb201
@@ -346,7 +411,8 @@ def score_architectures(
     many processes or a Ray cluster.
 
     Args:
-        space: ``nb201`` or ``macro``.
+        space: any space of :class:`ArchScorer` (``nb201``, ``macro``, ``nb101``, ``darts``,
+            ``darts-c3``, ``tnb101-micro``, ``tnb101-macro``).
         archs: architectures in any encoding of the space.
         proxy_names: registered proxy names.
         dataset: ``cifar10`` or ``cifar100`` (NB201 only).

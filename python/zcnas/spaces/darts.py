@@ -43,6 +43,7 @@ __all__ = [
     "Genotype",
     "build",
     "from_naslib_nb301",
+    "key",
     "mutate",
     "parse_genotype",
     "sample",
@@ -363,6 +364,37 @@ def to_genotype(genotype: Any) -> Genotype:
     if isinstance(genotype, Sequence) and len(genotype) == 2:
         return from_naslib_nb301(genotype)
     raise ZcnasError(f"cannot interpret {genotype!r} as a DARTS genotype")
+
+
+def key(genotype: Any) -> str:
+    """The canonical text of a genotype: ``str(to_genotype(genotype))``, the store key of
+    ``zcnas score --space darts-c3`` (:mod:`zcnas.scoring`).
+
+    Unlike NASLib's NB301 encoding (:func:`zcnas.spaces.nb301.key`), it holds ``none`` edges
+    (644 of the 1,000 DARTS-1000 genotypes of the SWAP repository have them). The same
+    genotype always gives the same text whatever it was read from (a :class:`Genotype`, DARTS
+    text with ``range(2, 6)`` or lists, NASLib's encoding); it is DARTS' own printed form, the
+    form of the SWAP data's ``genotype`` column, and :func:`parse_genotype` reads it back.
+    Genotypes that differ only in the order of a node's two edges (the same network up to
+    weight initialisation) get different keys: no isomorphism reduction.
+
+    Args:
+        genotype: anything accepted by :func:`to_genotype`.
+
+    Returns:
+        ``"Genotype(normal=[(op, input), ...8], normal_concat=[...], reduce=[...],
+        reduce_concat=[...])"``.
+
+    Raises:
+        ZcnasError: if the genotype is invalid.
+
+    >>> g = Genotype(normal=[("none", 0), ("skip_connect", 1)] * 4, reduce=[("none", 1)] * 8)
+    >>> key(g)[:62]
+    "Genotype(normal=[('none', 0), ('skip_connect', 1), ('none', 0)"
+    >>> parse_genotype(key(g)) == g, key(str(g).replace("[2, 3, 4, 5]", "range(2, 6)")) == key(g)
+    (True, True)
+    """
+    return str(to_genotype(genotype))
 
 
 # --------------------------------------------------------------------------------------------
