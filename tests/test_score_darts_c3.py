@@ -187,3 +187,51 @@ def test_darts1000_ground_truth_is_keyed_like_the_scores(shared_data, tmp_path, 
         n_none += "'none'" in k
     assert n_none >= 1  # rows with none edges are among the checked ones
     assert sum("'none'" in r["genotype"] for r in rows) == 644
+
+
+#: Row 2 of darts_1000_cifar10.csv: every edge reads input 0 (the cell two back) or a node fed
+#: only by it, so each cell ignores the previous cell and AZ-NAS trainability cannot apply.
+NO_PREV = darts.Genotype(
+    normal=[
+        ("dil_conv_5x5", 0),
+        ("skip_connect", 0),
+        ("skip_connect", 2),
+        ("none", 2),
+        ("sep_conv_5x5", 0),
+        ("sep_conv_3x3", 3),
+        ("skip_connect", 4),
+        ("dil_conv_5x5", 0),
+    ],
+    reduce=[
+        ("dil_conv_5x5", 0),
+        ("skip_connect", 0),
+        ("skip_connect", 2),
+        ("none", 2),
+        ("sep_conv_5x5", 0),
+        ("sep_conv_3x3", 3),
+        ("skip_connect", 4),
+        ("dil_conv_5x5", 0),
+    ],
+)
+
+
+def test_proxy_errors_nan_keeps_the_other_proxies(tmp_path, capsys, torch_one_thread):
+    argv = ["score", "--space", "darts-c3", "--arch", str(NO_PREV)]
+    argv += ["--proxies", "params,az_trainability", "--json"]
+    assert main(argv) == 2  # default: the whole architecture fails
+    assert "AZ-NAS trainability" in capsys.readouterr().err
+    with pytest.warns(Warning, match="az_trainability"):
+        assert main([*argv, "--proxy-errors", "nan"]) == 0
+    out = json.loads(capsys.readouterr().out)[darts.key(NO_PREV)]
+    assert np.isnan(out["az_trainability"])
+    assert out["params"] * 1e6 == pytest.approx(_plain_count(NO_PREV))
+    # the same through zcnas.distributed (one worker process: it prints the warning), a store
+    store = str(tmp_path / "s.db")
+    assert main([*argv, "--proxy-errors", "nan", "--workers", "1", "--store", store]) == 0
+    from zcnas.bench import ScoreStore
+
+    with ScoreStore(store, mode="r") as st:
+        df = st.query("darts_c3", "cifar10", ["params", "az_trainability"])
+    assert list(df.index) == [darts.key(NO_PREV)] and np.isnan(df["az_trainability"]).all()
+    with pytest.raises(ZcnasError, match="proxy_errors"):
+        ArchScorer("darts-c3", ["params"], proxy_errors="skip")

@@ -120,6 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sc.add_argument("--flavor", help="reference flavor, e.g. naslib (default: each proxy's)")
     sc.add_argument(
+        "--proxy-errors",
+        choices=("raise", "nan"),
+        default="raise",
+        help="a proxy that fails or does not apply on one network: raise (default: the "
+        "architecture is recorded as failed) or nan (its score is NaN, the others are kept)",
+    )
+    sc.add_argument(
         "--batch-size",
         type=int,
         help="real images per minibatch (default: all embedded ones, 30 CIFAR-10 or 25 "
@@ -359,6 +366,7 @@ def _score(args: argparse.Namespace) -> int:
             store=store,
             progress=lambda it: track(it, description="scoring", console=console),
             device=args.device,
+            proxy_errors=args.proxy_errors,
         )
         n_new = len(results)
         if store is not None and n_new < len(archs):
@@ -425,8 +433,9 @@ def _with_stored(
 
 
 def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
-    """The workers' ArchScorer for ``--device`` other than the CPU (None: the default job)."""
-    if args.device == "cpu":
+    """The workers' ArchScorer for ``--device`` other than the CPU or ``--proxy-errors nan``
+    (None: the default job)."""
+    if args.device == "cpu" and args.proxy_errors == "raise":
         return None
     from zcnas.scoring import ArchScorer
 
@@ -438,6 +447,7 @@ def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
         seed=args.seed,
         batch_size=args.batch_size,
         device=args.device,
+        proxy_errors=args.proxy_errors,
     )
 
 

@@ -192,9 +192,15 @@ class ArchScorer:
             ``"cuda"``, ``"cuda:1"``, ...). Networks are built and initialised on the CPU
             (the same weights on every device) and then moved; every pass then runs on that
             device. Values on CUDA equal the CPU ones up to float rounding, not bit for bit.
+        proxy_errors: what a proxy that fails or does not apply on one network does:
+            ``"raise"`` (default: the whole architecture fails and is recorded as failed) or
+            ``"nan"`` (that proxy's score is NaN, with a warning; the others are kept). E.g.
+            AZ-NAS trainability raises on a DARTS genotype whose cells ignore the previous
+            cell (through ``none`` edges).
 
     Raises:
-        ZcnasError: unknown space, dataset or proxy, or a device torch cannot use.
+        ZcnasError: unknown space, dataset or proxy, a device torch cannot use, or an
+            unknown ``proxy_errors``.
     """
 
     def __init__(
@@ -207,8 +213,13 @@ class ArchScorer:
         seed: int = 0,
         batch_size: int | None = None,
         device: str = "cpu",
+        proxy_errors: str = "raise",
     ) -> None:
         from zcnas import proxies
+
+        if proxy_errors not in ("raise", "nan"):
+            raise ZcnasError(f"proxy_errors must be 'raise' or 'nan', got {proxy_errors!r}")
+        self.proxy_errors = proxy_errors
 
         if space in _TNB:
             _builder(space, 0, dataset)  # a TNB101 task, checked
@@ -268,7 +279,14 @@ class ArchScorer:
 
             extra["loss_fn"] = tnb101.loss_fn(self.dataset)
         scores = proxies.score(
-            model, x, y, proxies=self.proxy_names, flavor=self.flavor, seed=self.seed, **extra
+            model,
+            x,
+            y,
+            proxies=self.proxy_names,
+            flavor=self.flavor,
+            seed=self.seed,
+            on_unsupported=getattr(self, "proxy_errors", "raise"),
+            **extra,
         )
         return {p: float(v) for p, v in scores.items()}, time.perf_counter() - t0
 
@@ -400,6 +418,7 @@ def score_architectures(
     store: Any = None,
     progress: Callable[[Any], Any] | None = None,
     device: str = "cpu",
+    proxy_errors: str = "raise",
 ) -> dict[str, dict[str, float]]:
     """Score ``archs`` of ``space`` with ``proxy_names`` on the packaged real images.
 
@@ -422,6 +441,7 @@ def score_architectures(
         store: a ScoreStore, or None.
         progress: wraps the iterable of architectures (e.g. ``rich.progress.track``).
         device: where the networks are scored (see :class:`ArchScorer`).
+        proxy_errors: ``"raise"`` or ``"nan"`` (see :class:`ArchScorer`).
 
     Returns:
         store key -> {proxy: score} for the architectures scored in this call.
@@ -434,6 +454,7 @@ def score_architectures(
         seed=seed,
         batch_size=batch_size,
         device=device,
+        proxy_errors=proxy_errors,
     )
     keys = [scorer.key(a) for a in archs]
     todo = list(zip(archs, keys, strict=True))
