@@ -77,16 +77,60 @@ fn count<T: Lane>(v: &[u32], bits: u32, tab: &mut Vec<[T; LANES]>) -> u64 {
     // the common cases); every other count of levels goes through one loop over the levels.
     // LLVM left the 16-lane adds of the unrolled three-level instance scalar: ranks of 9-12
     // bits (257-4,096 distinct values) took 1.5 ms at n = 15,625 instead of 50-60 us.
-    let levels = bits.div_ceil(R).max(1) as usize;
+    let levels = bits.div_ceil(R).max(1);
+    let top = bits - R * (levels - 1);
     let masks = lane_masks::<T>();
+    if levels > 1 && top <= 2 {
+        // A top digit of one or two bits is counted in registers in a pass of its own; the
+        // table levels below hold it in their prefixes, so they only count pairs that agree
+        // on it. As a table level it cost as much as a full one (16 lanes for 2 or 4 used).
+        let table = count_table(v, bits, levels as usize - 1, tab, &masks);
+        return count_top(v, bits - top, top) + table;
+    }
+    count_table(v, bits, levels as usize, tab, &masks)
+}
+
+/// Pairs `i < j` whose top digit `v >> shift` (of `top` = 1 or 2 bits) is larger at `i`.
+fn count_top(v: &[u32], shift: u32, top: u32) -> u64 {
+    let mut inv = 0u64;
+    if top == 1 {
+        let mut ones = 0u64;
+        for &x in v {
+            let b = u64::from(x >> shift);
+            inv += ones & b.wrapping_sub(1); // `ones` where b == 0
+            ones += b;
+        }
+        return inv;
+    }
+    // g[s] = number of earlier elements whose digit is above s, in three registers.
+    let (mut g0, mut g1, mut g2) = (0u64, 0u64, 0u64);
+    let on = |c: bool| 0u64.wrapping_sub(u64::from(c));
+    for &x in v {
+        let t = x >> shift;
+        inv += (g0 & on(t == 0)) + (g1 & on(t == 1)) + (g2 & on(t == 2));
+        g0 += u64::from(t > 0);
+        g1 += u64::from(t > 1);
+        g2 += u64::from(t > 2);
+    }
+    inv
+}
+
+/// The lowest `R * levels` bits counted by table levels (bits above them only select rows).
+fn count_table<T: Lane>(
+    v: &[u32],
+    bits: u32,
+    levels: usize,
+    tab: &mut Vec<[T; LANES]>,
+    masks: &[[T; LANES]; LANES],
+) -> u64 {
     match levels {
-        1 => count_levels::<T, 1>(v, bits, tab, &masks),
-        2 => count_levels::<T, 2>(v, bits, tab, &masks),
-        4 => count_levels::<T, 4>(v, bits, tab, &masks),
+        1 => count_levels::<T, 1>(v, bits, tab, masks),
+        2 => count_levels::<T, 2>(v, bits, tab, masks),
+        4 => count_levels::<T, 4>(v, bits, tab, masks),
         _ => {
             let mut all = [(0usize, 0u32); MAX_LEVELS];
             let total = layout(bits, &mut all[..levels]);
-            count_with(v, &all[..levels], total, tab, &masks)
+            count_with(v, &all[..levels], total, tab, masks)
         }
     }
 }
@@ -120,7 +164,7 @@ fn layout(bits: u32, levels: &mut [(usize, u32)]) -> usize {
     total
 }
 
-/// [`count`] with `L = ceil(bits / R)` digit levels, the loop over levels unrolled.
+/// [`count_table`] with `L` digit levels, the loop over levels unrolled.
 fn count_levels<T: Lane, const L: usize>(
     v: &[u32],
     bits: u32,
@@ -240,7 +284,8 @@ mod tests {
             raw in prop::collection::vec(any::<u32>(), 0..1500),
         ) {
             // Values of exactly `bits` bits, so every number of levels (one to five, unrolled
-            // or looped) and both lane widths are counted directly, without the fallback.
+            // or looped), a one- or two-bit top digit in registers (bits 5, 6, 9, 10, 13, 14,
+            // 17, 18) and both lane widths are counted directly, without the fallback.
             let v: Vec<u32> = raw.iter().map(|&x| x >> (32 - bits)).collect();
             let mut keys: Vec<u64> = v.iter().map(|&x| u64::from(x)).collect();
             let want = super::super::kendall::count_inversions(&mut keys, &mut Vec::new());
