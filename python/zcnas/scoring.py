@@ -84,7 +84,8 @@ def _builder(
     if space == "darts-c3":
         from zcnas.spaces import darts
 
-        return (lambda a: darts.build(a, num_classes=10, **DARTS_C3)), darts.key
+        c, layers = DARTS_C3["C"], DARTS_C3["layers"]
+        return (lambda a: darts.build(a, C=c, layers=layers, num_classes=10)), darts.key
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
 
 
