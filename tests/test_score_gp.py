@@ -291,7 +291,8 @@ def test_cli_evolve_over_scores(tmp_path, capsys) -> None:
     assert main([*argv, "--out", str(out), "--seed", "3"]) == 0
     text = capsys.readouterr().out
     prog = ScoreProgram.load(out)
-    assert "2 tasks" in text and prog.fitness is not None and prog.reference is not None
+    assert "2 tasks" in text and prog.fitness is not None
+    assert (prog.reference is not None) == prog.uses_pool  # a pool only where Rank/Zscore
     # neither --stats nor --over-scores: a usage error, not a search
     assert main(["eznas", "evolve", "--out", str(tmp_path / "g.json")]) != 0
     assert "needs --stats" in capsys.readouterr().err
@@ -439,3 +440,34 @@ def test_registered_program_warns_once_when_the_pool_batch_size_differs() -> Non
             score(nets[2], x, y, "_test_pool_bs")
     finally:
         unregister("_test_pool_bs")
+
+
+def test_registration_names_and_the_pool_warning_of_zero_cost_pt(tmp_path, capsys) -> None:
+    from zcnas.cli import main
+    from zcnas.proxies import unregister
+    from zcnas.search import zc_pt
+
+    free = ScoreProgram("Add(Log(synflow), params)")
+    with pytest.raises(ZcnasError, match="not a score program"):
+        free.register("nwot")  # a built-in proxy is never replaced
+    free.register("_test_names")
+    try:
+        with pytest.raises(ZcnasError, match="overwrite=True"):
+            free.register("_test_names")
+        # the hint of the message works
+        ScoreProgram("Add(synflow, params)").register("_test_names", overwrite=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # pool-free: no warning
+            zc_pt.make_scorer("_test_names")
+        pooled = ScoreProgram("Rank(synflow)", reference={"synflow": [1.0, 2.0, 3.0]})
+        pooled.register("_test_names", overwrite=True)
+        with pytest.warns(ZcnasWarning, match="pool-free"):
+            zc_pt.make_scorer("_test_names")
+    finally:
+        unregister("_test_names")
+    # a pool-free program shows as such, with its fitness
+    p = tmp_path / "f.json"
+    ScoreProgram("Log(alpha)", ("alpha",), fitness=0.25).save(p)
+    assert main(["eznas", "show", str(p)]) == 0
+    text = capsys.readouterr().out
+    assert "pool-free" in text and "+0.2500" in text and "1 node " in text

@@ -123,8 +123,10 @@ def _parser() -> argparse.ArgumentParser:
         "--proxy-errors",
         choices=("raise", "nan"),
         default="raise",
-        help="a proxy that fails or does not apply on one network: raise (default: the "
-        "architecture is recorded as failed) or nan (its score is NaN, the others are kept)",
+        help="a proxy that fails or does not apply on one network: raise (with --workers, "
+        "--all or --backend the architecture is recorded as failed and the run goes on; "
+        "in-process the run stops with an error naming it, what was scored before stays in "
+        "--store) or nan (its score is NaN, the other proxies are kept)",
     )
     sc.add_argument(
         "--batch-size",
@@ -334,6 +336,15 @@ def _score(args: argparse.Namespace) -> int:
     if args.space.startswith("tnb101"):
         args.dataset = args.tnb_task  # the TNB101 task plays the dataset's part
     names = proxy_list(args.proxies) or _default_proxies(args)
+    if args.batch_size is not None and not args.space.startswith("tnb101"):
+        shipped = {"cifar10": 30, "cifar100": 25}.get(args.dataset)
+        if shipped is not None and not 1 <= args.batch_size <= shipped:
+            from zcnas.exceptions import ZcnasError
+
+            raise ZcnasError(
+                f"--batch-size must be 1..{shipped} for {args.dataset}: zcnas ships "
+                f"{shipped} real {args.dataset} images (got {args.batch_size})"
+            )
     if args.all:
         from zcnas.distributed import all_archs
 

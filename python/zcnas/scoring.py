@@ -470,7 +470,10 @@ def score_architectures(
         store.put_ground_truth_many(scorer.ground_truth_rows(archs))
     results: dict[str, dict[str, float]] = {}
     for arch, k in progress(todo) if progress else todo:
-        scores, elapsed = scorer(arch)
+        try:
+            scores, elapsed = scorer(arch)
+        except ZcnasError as e:  # say which architecture (the ones before it are stored)
+            raise ZcnasError(f"{space} architecture {k}: {e}") from e
         results[k] = scores
         if store is not None:
             store.put_many(scorer.rows(k, scores, elapsed))

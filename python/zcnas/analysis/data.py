@@ -194,6 +194,7 @@ class TaskData:
         task: str = "custom",
         archs: Sequence[str] | None = None,
         clean: bool = True,
+        batch_size: int | None = None,
     ) -> TaskData:
         """A task from in-memory arrays (a DataFrame gives the proxy names).
 
@@ -205,6 +206,9 @@ class TaskData:
             task: Task name.
             archs: Architecture keys (default ``"0" .. "n-1"``).
             clean: Apply the cleaning of the module docstring.
+            batch_size: Images per minibatch the scores were computed with (e.g. 32 for
+                NAS-Bench-Suite-Zero's), kept as :attr:`batch_size` for score programs'
+                reference pools; ``None`` = unknown.
 
         >>> t = TaskData.from_arrays([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]], [1, 2, 3])
         >>> t.proxies, t.dropped["proxies"]
@@ -220,8 +224,11 @@ class TaskData:
         keys = np.arange(arr.shape[0]).astype(str) if archs is None else np.asarray(archs)
         y = np.asarray(truth, dtype=np.float64)
         if clean:
-            return _clean(space, task, keys, names, arr, y, "default", "custom")
-        return cls(space, task, keys, names, arr, y, dropped={"proxies": [], "archs": 0})
+            out = _clean(space, task, keys, names, arr, y, "default", "custom")
+        else:
+            out = cls(space, task, keys, names, arr, y, dropped={"proxies": [], "archs": 0})
+        out.batch_size = None if batch_size is None else int(batch_size)
+        return out
 
 
 def _clean(

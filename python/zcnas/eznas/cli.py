@@ -400,9 +400,14 @@ def _show_score_program(args: argparse.Namespace) -> int:
         print(json.dumps(out))
         return 0
     print(out["formula"])
-    print(f"proxies: {', '.join(out['proxies'])}; {out['size']} nodes (higher = better)")
+    nodes = "1 node" if out["size"] == 1 else f"{out['size']} nodes"
+    print(f"proxies: {', '.join(out['proxies'])}; {nodes} (higher = better)")
+    if prog.fitness is not None:
+        print(f"search fitness (Kendall tau on its fitness architectures): {prog.fitness:+.4f}")
     if prog.uses_pool:
         print(
             f"rank/zscore against a stored reference pool of {out['reference_rows']} architectures"
         )
+    else:
+        print("pool-free: scores one architecture alone (usable for Zero-Cost-PT supernets)")
     return 0

@@ -251,9 +251,8 @@ class ScoreProgram:
         *,
         batch_size: int | None = None,
     ) -> ScoreProgram:
-        """A copy whose reference pool is ``task``'s scores (``rows`` of it; at most
-        ``max_rows``, evenly spaced in score order of the first proxy is *not* done: the first
-        ``max_rows`` of ``rows`` are taken).
+        """A copy whose reference pool is ``task``'s scores: its ``rows`` (default all), of
+        which the first ``max_rows`` are kept.
 
         ``meta["reference_batch_size"]`` records the images per minibatch of those scores:
         ``batch_size``, else ``task.batch_size`` (the store's provenance); it is removed when
@@ -315,6 +314,18 @@ class ScoreProgram:
 
 
 _POOL_BATCH = "reference_batch_size"
+#: Names of registered score programs whose value depends on a reference pool.
+_POOL_PROGRAMS: set[str] = set()
+
+
+def uses_pool(name: str) -> bool:
+    """Whether the registered proxy ``name`` is a score program with ``Rank``/``Zscore``
+    terms (its values are relative to its stored reference pool of stand-alone networks, so
+    they saturate on networks outside that pool, e.g. Zero-Cost-PT's supernets)."""
+    from zcnas.proxies import base
+
+    p = base._REGISTRY.get(name)
+    return name in _POOL_PROGRAMS and p is not None and p.family == "score-program"
 
 
 def register_score_program(
@@ -322,6 +333,7 @@ def register_score_program(
     name: str,
     *,
     flavors: Mapping[str, str] | None = None,
+    overwrite: bool = False,
     replace: bool = False,
 ) -> Any:
     """Register a score program as a proxy of :func:`zcnas.proxies.score`.
@@ -342,12 +354,22 @@ def register_score_program(
         name: the proxy name.
         flavors: ``{proxy: flavor}`` for the read proxies (default: the call's flavor when a
             proxy has it, else its default), e.g. ``naslib`` to match stored Suite-Zero scores.
-        replace: replace a score-program proxy of that name.
+        overwrite: replace a score-program proxy of that name (as
+            :func:`zcnas.proxies.register`'s ``overwrite``; a built-in proxy is never replaced).
+        replace: the same as ``overwrite`` (older name).
 
     Raises:
-        ZcnasError: unknown read proxy, missing reference, or a name already registered.
+        ZcnasError: unknown read proxy, missing reference, a name already registered, or the
+            name of a proxy that is not a score program.
     """
     from zcnas.proxies import base
+
+    replace = replace or overwrite
+    if name in base._REGISTRY and base._REGISTRY[name].family != "score-program":
+        raise ZcnasError(
+            f"{name!r} is a registered {base._REGISTRY[name].family} proxy, not a score "
+            "program: choose another name for the program"
+        )
 
     if program.uses_pool and program.reference is None:
         raise ZcnasError(
@@ -357,9 +379,11 @@ def register_score_program(
     comps = [base.get_proxy(p) for p in program.proxies]
     flavors = dict(flavors or {})
     if replace and name in base._REGISTRY:
-        if base._REGISTRY[name].family != "score-program":
-            raise ZcnasError(f"proxy {name!r} is not a score-program proxy")
         del base._REGISTRY[name]
+    if program.uses_pool:
+        _POOL_PROGRAMS.add(name)
+    else:
+        _POOL_PROGRAMS.discard(name)
     ref = program.reference_matrix()
     prepared = (
         _native.ScoreGpPrepared(program.expr, list(program.proxies), np.ascontiguousarray(ref))
@@ -571,8 +595,8 @@ def evolve_scores(
         elite: best distinct formulas copied into the next generation.
         hall_of_fame: formulas re-scored at the end and returned.
         ops: allowed operation names (default: all of :data:`OPERATIONS`).
-        reference_rows: the programs get as reference pool the first task's fitness rows
-            (at most this many) for scoring architectures alone.
+        reference_rows: the programs that use ``Rank``/``Zscore`` get as reference pool the
+            first task's fitness rows (at most this many) for scoring architectures alone.
         splits: explicit ``(fitness rows, held-out rows)`` per task (row indices), instead of
             the seeded ``holdout`` split (to share a split with another method).
         pool_free: only pool-free formulas: raw scores and their logs as terminals, no
@@ -646,7 +670,8 @@ def evolve_scores(
             fitness=ind["fitness"],
             meta={"fitness_taus": ind["taus"], "tasks": [t.label for t in tasks]},
         )
-        p = p.with_reference(ref_task, ref_rows, reference_rows)
+        if p.uses_pool:  # a pool-free formula scores an architecture alone: no pool kept
+            p = p.with_reference(ref_task, ref_rows, reference_rows)
         progs.append(p)
         row = []
         for t, (_, ho) in zip(tasks, splits, strict=True):

@@ -7,6 +7,7 @@ better). Part of :mod:`zcnas.search.zc_pt`, which re-exports every public name h
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from zcnas import kernels
-from zcnas.exceptions import ZcnasError
+from zcnas.exceptions import ZcnasError, ZcnasWarning
 from zcnas.search import ZC_PT_METHODS
 from zcnas.spaces.supernet import Supernet
 
@@ -128,6 +129,18 @@ def make_scorer(
     if proxy == "nwot" and flavor == "zcpt-act":
         return Scorer("nwot", "zcpt-act", partial(jacob_score, hooks="activation"))
     p = get_proxy(proxy)  # raises on an unknown name
+    if p.family == "score-program":
+        from zcnas.eznas.scores import uses_pool
+
+        if uses_pool(proxy):
+            warnings.warn(
+                f"score program {proxy!r} uses Rank/Zscore against its reference pool of "
+                "stand-alone networks; supernet scores lie outside that pool, so its terms "
+                "saturate and operations tie. Evolve a pool-free formula for Zero-Cost-PT "
+                "(evolve_scores(pool_free=True), zcnas eznas evolve --over-scores --pool-free)",
+                ZcnasWarning,
+                stacklevel=2,
+            )
     if flavor is not None and flavor not in p.flavors:
         raise ZcnasError(f"proxy {proxy!r} has no flavor {flavor!r}; it has {list(p.flavors)}")
     fl = p.resolve_flavor(flavor)
