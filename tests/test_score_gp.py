@@ -300,6 +300,9 @@ def test_cli_evolve_over_scores(tmp_path, capsys) -> None:
     for extra in (["--checkpoint", str(tmp_path / "c.ckpt")], ["--stats", str(tmp_path)]):
         assert main([*argv, "--out", str(tmp_path / "h.json"), *extra]) == 2
         assert f"{extra[0]} is for the statistics-level search" in capsys.readouterr().err
+    for extra in (["--mu", "5"], ["--abs-tau"]):  # statistics-level options: not ignored
+        assert main([*argv, "--out", str(tmp_path / "h.json"), *extra]) == 2
+        assert "only the statistics-level search" in capsys.readouterr().err
     assert main(["eznas", "show", str(out), "--stats", str(tmp_path)]) == 2
     assert "--stats evaluates statistics programs" in capsys.readouterr().err
 

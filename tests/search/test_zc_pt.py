@@ -445,3 +445,26 @@ def test_split_modules_keep_the_public_names():
         assert hasattr(zc_pt, name), name
     assert zc_pt.operation_scores is zc_pt_scoring.operation_scores
     assert zc_pt.nb201_oracle is zc_pt_analysis.nb201_oracle
+
+
+def test_cli_searches_with_a_score_program_file(capsys, tmp_path):
+    import json
+
+    from zcnas.cli import main
+    from zcnas.eznas.scores import ScoreProgram
+    from zcnas.proxies import unregister
+
+    path = tmp_path / "my_formula.json"
+    ScoreProgram("Add(Log(synflow), params)").save(path)
+    argv = ["search", "zc-pt", "--proposals", "1", "--validate", "1", "--C", "2", "--N", "1"]
+    argv += ["--seeds", "0", "--batch-size", "4", "--json", "--proxies", str(path)]
+    try:
+        assert main(argv) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out[0]["proxy"] == "my_formula" and 1 <= out[0]["rank_cifar10"] <= 15625
+        assert main(argv) == 0  # a second load replaces the registered program
+    finally:
+        unregister("my_formula")
+    missing = ["search", "zc-pt", "--proxies", str(tmp_path / "nope.json")]
+    assert main(missing) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -129,26 +129,36 @@ def register(subparsers: Any) -> None:
         "--archs-per-task", type=int, default=500, help="--over-scores: archs per fitness tau"
     )
     e.add_argument(
-        "--generations", type=int, default=15, help="generations after the initial population"
+        "--generations",
+        type=int,
+        help="generations after the initial population (default 15 with --stats, the "
+        "paper's; 40 with --over-scores, as evolve_scores)",
     )
-    e.add_argument("--population", type=int, default=50, help="programs per generation")
-    e.add_argument("--tournament", type=int, default=4, help="tournament size of selection")
-    e.add_argument("--mu", type=int, default=25, help="--stats: parents per generation")
-    e.add_argument("--lam", type=int, default=50, help="--stats: lambda (offspring per generation)")
-    e.add_argument("--cxpb", type=float, default=0.4, help="--stats: crossover probability")
-    e.add_argument("--mutpb", type=float, default=0.4, help="--stats: mutation probability")
+    e.add_argument(
+        "--population",
+        type=int,
+        help="programs per generation (default 50 with --stats; 200 with --over-scores)",
+    )
+    e.add_argument(
+        "--tournament",
+        type=int,
+        help="tournament size of selection (default 4 with --stats; 5 with --over-scores)",
+    )
+    e.add_argument("--mu", type=int, help="--stats: parents per generation (default 25)")
+    e.add_argument("--lam", type=int, help="--stats: lambda, offspring per generation (default 50)")
+    e.add_argument("--cxpb", type=float, help="--stats: crossover probability (default 0.4)")
+    e.add_argument("--mutpb", type=float, help="--stats: mutation probability (default 0.4)")
     e.add_argument(
         "--min-depth",
         type=int,
-        default=2,
-        help="--stats: smallest height of a fresh random program",
+        help="--stats: smallest height of a fresh random program (default 2)",
     )
-    e.add_argument("--max-depth", type=int, default=10, help="--stats: height limit of children")
+    e.add_argument("--max-depth", type=int, help="--stats: height limit of children (default 10)")
     e.add_argument(
-        "-s", type=int, default=4, help="--stats: task datasets drawn per fitness (min tau)"
+        "-s", type=int, help="--stats: task datasets drawn per fitness, min tau (default 4)"
     )
     e.add_argument(
-        "--nets-per-eval", type=int, default=20, help="--stats: networks per fitness tau"
+        "--nets-per-eval", type=int, help="--stats: networks per fitness tau (default 20)"
     )
     e.add_argument(
         "--abs-tau",
@@ -241,12 +251,12 @@ def _evolve_scores(args: argparse.Namespace) -> int:
         proxies=[p for v in args.proxies for p in proxy_list(v)] if args.proxies else None,
         holdout=args.holdout,
         seed=args.seed,
-        population=args.population,
-        generations=args.generations,
+        population=_or(args.population, 200),
+        generations=_or(args.generations, 40),
         archs_per_task=args.archs_per_task,
         aggregate=args.aggregate,
         parsimony=args.parsimony,
-        tournament=args.tournament,
+        tournament=_or(args.tournament, 5),
         pool_free=args.pool_free,
     )
     res.best.save(args.out)
@@ -259,6 +269,24 @@ def _evolve_scores(args: argparse.Namespace) -> int:
         ho_txt = "n/a" if not (ho == ho).any() else f"{float(min(ho)):+.4f}"
         print(f"{i + 1:>2}. fitness {p.fitness:+.4f}  held-out min tau {ho_txt}  {p}")
     return 0
+
+
+#: Defaults of the options only the statistics-level search (--stats) reads.
+_STATS_ONLY = {
+    "mu": 25,
+    "lam": 50,
+    "cxpb": 0.4,
+    "mutpb": 0.4,
+    "min_depth": 2,
+    "max_depth": 10,
+    "s": 4,
+    "nets_per_eval": 20,
+}
+
+
+def _or(value: Any, default: Any) -> Any:
+    """An option's value, or the default of the search mode when it was left out."""
+    return default if value is None else value
 
 
 def _evolve(args: argparse.Namespace) -> int:
@@ -275,11 +303,18 @@ def _evolve(args: argparse.Namespace) -> int:
                     f"{opt} is for the statistics-level search; --over-scores reads --store "
                     "(a score-level search takes seconds and is not checkpointed)"
                 )
+        given = [k for k in _STATS_ONLY if getattr(args, k) is not None]
+        given += ["abs_tau"] if args.abs_tau else []
+        if given:
+            opts = ", ".join("-s" if k == "s" else "--" + k.replace("_", "-") for k in given)
+            raise ZcnasError(f"{opts}: only the statistics-level search (--stats) reads them")
         return _evolve_scores(args)
     if not args.stats:
         from zcnas.exceptions import ZcnasError
 
         raise ZcnasError("zcnas eznas evolve needs --stats DIR (or --over-scores --store DB)")
+    for k, v in _STATS_ONLY.items():
+        setattr(args, k, _or(getattr(args, k), v))
     if args.pool_free:
         from zcnas.exceptions import ZcnasError
 
@@ -289,9 +324,9 @@ def _evolve(args: argparse.Namespace) -> int:
 
     res = evolve(
         _stats_dirs(args.stats),
-        generations=args.generations,
-        population=args.population,
-        tournament=args.tournament,
+        generations=_or(args.generations, 15),
+        population=_or(args.population, 50),
+        tournament=_or(args.tournament, 4),
         mu=args.mu,
         lam=args.lam,
         cxpb=args.cxpb,

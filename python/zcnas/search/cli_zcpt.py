@@ -34,7 +34,9 @@ def register(subparsers: Any) -> None:
     add_proxies(
         p,
         default="nwot",
-        help="proxy names, one search each (default nwot, eval-mode jacob)",
+        help="proxy names, one search each (default nwot: the reference's eval-mode NASWOT "
+        "score, its 'jacob'); a path to a score-program JSON (zcnas eznas evolve "
+        "--over-scores --pool-free --out F.json) searches with that formula",
     )
     p.add_argument("--flavor", help="proxy flavor (nwot: zcpt (default), naslib, ...)")
     p.add_argument(
@@ -88,6 +90,24 @@ def _describe(space: str, arch: str) -> dict[str, Any]:
     return {}
 
 
+def _program_proxy(name: str) -> str:
+    """``name``, or for a ``.json`` score-program file the proxy it is registered as (its file
+    stem, replacing an earlier program of that name)."""
+    if not name.endswith(".json"):
+        return name
+    import os
+
+    from zcnas.eznas.scores import ScoreProgram
+
+    if not os.path.isfile(name):
+        from zcnas.exceptions import ZcnasError
+
+        raise ZcnasError(f"--proxies: score-program file {name} does not exist")
+    proxy = os.path.splitext(os.path.basename(name))[0]
+    ScoreProgram.load(name).register(proxy, overwrite=True)
+    return proxy
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``zcnas search zc-pt``."""
     import torch
@@ -97,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from zcnas.search.zc_pt import search
 
     seeds = seed_list(args)
-    names = proxy_list(args.proxies)
+    names = [_program_proxy(n) for n in proxy_list(args.proxies)]
     if not names:
         from zcnas.exceptions import ZcnasError
 
