@@ -24,6 +24,35 @@ pub mod tensor;
 pub mod tree;
 pub mod variation;
 
+/// Split a prefix formula such as `Add(x, Log(y))` into identifiers and the punctuation
+/// `(`, `)`, `,` (whitespace dropped); `ident` says which characters make up an identifier.
+/// Errors with the reason on any other character.
+pub(crate) fn tokenize(
+    text: &str,
+    ident: impl Fn(char) -> bool,
+) -> std::result::Result<Vec<String>, String> {
+    let mut toks = Vec::new();
+    let mut cur = String::new();
+    for ch in text.chars() {
+        if ident(ch) {
+            cur.push(ch);
+        } else {
+            if !cur.is_empty() {
+                toks.push(std::mem::take(&mut cur));
+            }
+            match ch {
+                '(' | ')' | ',' => toks.push(ch.to_string()),
+                c if c.is_whitespace() => {}
+                c => return Err(format!("unexpected character {c:?}")),
+            }
+        }
+    }
+    if !cur.is_empty() {
+        toks.push(cur);
+    }
+    Ok(toks)
+}
+
 pub use evolve::{EvolveConfig, EvolveState, Evolver, GenStats, Individual};
 pub use fused::BLOCK;
 pub use interp::{

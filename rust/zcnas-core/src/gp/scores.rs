@@ -361,25 +361,7 @@ impl STree {
     pub fn parse(text: &str, names: &[String]) -> Result<Self> {
         check_names(names)?;
         let err = |reason: String| bad("formula", format!("cannot parse {text:?}: {reason}"));
-        let mut toks: Vec<String> = Vec::new();
-        let mut cur = String::new();
-        for ch in text.chars() {
-            if is_ident_char(ch) {
-                cur.push(ch);
-            } else {
-                if !cur.is_empty() {
-                    toks.push(std::mem::take(&mut cur));
-                }
-                match ch {
-                    '(' | ')' | ',' => toks.push(ch.to_string()),
-                    c if c.is_whitespace() => {}
-                    c => return Err(err(format!("unexpected character {c:?}"))),
-                }
-            }
-        }
-        if !cur.is_empty() {
-            toks.push(cur);
-        }
+        let toks = super::tokenize(text, is_ident_char).map_err(err)?;
         let k = names.len();
         let term = |s: &str| names.iter().position(|n| n == s);
         let mut nodes = Vec::new();

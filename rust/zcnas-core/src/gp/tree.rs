@@ -95,25 +95,7 @@ impl Tree {
             name: "program",
             reason: format!("cannot parse {text:?}: {reason}"),
         };
-        let mut toks = Vec::new();
-        let mut cur = String::new();
-        for ch in text.chars() {
-            if ch.is_alphanumeric() || ch == '_' {
-                cur.push(ch);
-            } else {
-                if !cur.is_empty() {
-                    toks.push(std::mem::take(&mut cur));
-                }
-                match ch {
-                    '(' | ')' | ',' => toks.push(ch.to_string()),
-                    c if c.is_whitespace() => {}
-                    c => return Err(bad(format!("unexpected character {c:?}"))),
-                }
-            }
-        }
-        if !cur.is_empty() {
-            toks.push(cur);
-        }
+        let toks = super::tokenize(text, |c| c.is_alphanumeric() || c == '_').map_err(bad)?;
         let mut nodes = Vec::new();
         let mut pos = 0;
         parse_expr(&toks, &mut pos, &mut nodes, 0).map_err(bad)?;
