@@ -21,6 +21,8 @@ Parts (``--part``, default ``split,loto,nb201``; also ``live``, ``nb201big``, ``
 * ``live``: the live store ``--live`` (NB201 cells scored by ``zcnas score`` with every proxy):
   seeded half splits (seeds 0-2), GP configs :data:`LIVE_CONFIGS` (one pool-free) and the
   baselines, Kendall tau on the held-out half for CIFAR-10/100 and ImageNet16-120.
+* ``live100``: the formulas picked by ``live`` on the same cells scored with CIFAR-100 images
+  (``benches/proxy_table.py``'s ``nb201-cifar100`` store), vs CIFAR-100 test accuracy.
 * ``nb201big``: larger searches on that half split (:data:`NB201_CONFIGS` x seeds 0-2).
 * ``lso``: leave the NB201 space out: evolve on the 22 other tasks, rank all NB201 cells.
 * ``search``: AZ-NAS Table 1 protocol (random 3,000 + best, AZ-NAS evolution T = 1,000) with
@@ -414,7 +416,7 @@ LIVE_CONFIGS = {
 }
 
 
-def load_live(live: str) -> tuple[TaskData, dict[str, np.ndarray]]:
+def load_live(live: str, task: str = "cifar10") -> tuple[TaskData, dict[str, np.ndarray]]:
     """The live store's NB201 CIFAR-10 cells with every proxy scored on all of them (proxies
     scored on only some cells, e.g. tenas_ntk, are left out), and their NB201 test accuracies
     on the three datasets (embedded table; CIFAR-10 equals the store's ground truth).
@@ -425,8 +427,8 @@ def load_live(live: str) -> tuple[TaskData, dict[str, np.ndarray]]:
     the formulas). :func:`zcnas.analysis.data.load_task` would drop those proxies/cells
     instead."""
     with ScoreStore(live, mode="r") as st:
-        stored = st.proxies("nasbench201", "cifar10")
-        df = st.query("nasbench201", "cifar10", stored)
+        stored = st.proxies("nasbench201", task)
+        df = st.query("nasbench201", task, stored)
     counts = df[stored].notna().sum()
     names = sorted(counts.index[counts == counts.max()])
     df = df[df[names].notna().all(axis=1)]
@@ -440,10 +442,10 @@ def load_live(live: str) -> tuple[TaskData, dict[str, np.ndarray]]:
     acc = {d: gt[f"{d}_test"].to_numpy() for d in ("cifar10", "cifar100", "imagenet16")}
     lt = TaskData.from_arrays(
         x,
-        acc["cifar10"],
+        acc[task],
         proxies=names,
         space="nasbench201",
-        task="cifar10",
+        task=task,
         archs=archs,
         clean=False,
     )
@@ -544,6 +546,47 @@ def part_live(live: str, seeds: list[int], programs_dir: Path | None = None) -> 
     return summary
 
 
+def part_live100(live: str, live100: str, programs_dir: Path) -> list[dict]:
+    """The formulas picked by ``part live`` (per seed, highest fitness-half tau) on proxies
+    scored with CIFAR-100 images (the ``nb201-cifar100`` store of ``benches/proxy_table.py``,
+    the same seed-0 sample of cells): Kendall tau vs CIFAR-100 test accuracy on the cells of
+    that seed's CIFAR-10 held-out half that the CIFAR-100 store has scored (n stated)."""
+    lt, _ = load_live(live)
+    l100, acc100 = load_live(live100, "cifar100")
+    pos = {a: i for i, a in enumerate(l100.archs)}
+    rows = []
+    for seed in (0, 1, 2):
+        perm = np.random.default_rng(seed).permutation(lt.n)  # part_live's split
+        ho = {str(a) for a in np.asarray(lt.archs)[np.sort(perm[round(0.5 * lt.n) :])]}
+        idx = np.sort([pos[a] for a in ho if a in pos])
+        sub = l100.subset(idx)
+        best = None
+        for f in sorted(programs_dir.glob(f"gp_*_seed{seed}.json")):
+            prog = ScoreProgram.load(f)
+            if best is None or prog.fitness > best.fitness:
+                best = prog
+        if best is None or not set(best.proxies) <= set(sub.proxies):
+            continue
+        single = {p: _tau(sub.column(p), acc100["cifar100"][idx]) for p in ("meco", "synflow")}
+        az = [p for p in sub.proxies if p.startswith("az_")]
+        rows.append(
+            {
+                "seed": seed,
+                "n": len(idx),
+                "formula": str(best),
+                "tau_cifar100": _tau(best.evaluate_scores(sub), acc100["cifar100"][idx]),
+                "tau_meco": single["meco"],
+                "tau_synflow": single["synflow"],
+                "tau_aznas": _tau(
+                    rankagg.aggregate(sub.select(az).scores, method="nonlinear"),
+                    acc100["cifar100"][idx],
+                ),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def part_search(
     tasks: list[TaskData], seed: int, loto_programs: dict, runs: int, extra: dict | None = None
 ) -> dict:
@@ -624,6 +667,11 @@ def main() -> None:
     ap.add_argument("--loto-aggregate", default="mean", choices=("min", "mean"))
     ap.add_argument("--loto-generations", type=int, default=30)
     ap.add_argument("--live", default="/work/stores/nb201_cifar10_live.db")
+    ap.add_argument(
+        "--live100",
+        default="/work/stores/proxy_table_nb201_cifar100.db",
+        help="part live100: the NB201 store scored with CIFAR-100 images",
+    )
     ap.add_argument("--json", help="write every table here")
     ap.add_argument(
         "--programs-dir",
@@ -657,6 +705,8 @@ def main() -> None:
         out["nb201"] = part_nb201(tasks, args.seed, loto_programs, args.live)
     if "live" in parts:
         out["live"] = part_live(args.live, [0, 1, 2], Path(args.programs_dir))
+    if "live100" in parts:
+        out["live100"] = part_live100(args.live, args.live100, Path(args.programs_dir))
     if "nb201big" in parts:
         out["nb201_big"] = part_nb201_big(tasks, [0, 1, 2])
     if "lso" in parts:
