@@ -18,6 +18,8 @@ Parts (``--part``, default ``split,loto,nb201``; also ``live``, ``nb201big``, ``
   accuracy, Kendall tau on the other half for CIFAR-10, and with the same formula (not re-tuned)
   for CIFAR-100 and ImageNet16-120; plus the formula found by ``loto`` without any NB201-CF10
   label; plus whatever the live store ``--live`` holds (n stated).
+* ``score-evolved``: scores the best evolved EZNAS statistics program (:data:`EVOLVED_PROGRAM`,
+  as ``eznas_evolved``) into the live store (about 20 CPU-minutes for 1,000 cells).
 * ``live``: the live store ``--live`` (NB201 cells scored by ``zcnas score`` with every proxy):
   seeded half splits (seeds 0-2), GP configs :data:`LIVE_CONFIGS` (one pool-free) and the
   baselines, Kendall tau on the held-out half for CIFAR-10/100 and ImageNet16-120.
@@ -546,6 +548,35 @@ def part_live(live: str, seeds: list[int], programs_dir: Path | None = None) -> 
     return summary
 
 
+#: The best evolved statistics program (RESULTS, EZNAS section, seed 0), in call syntax.
+EVOLVED_PROGRAM = "Heaviside(LogDet(Add(Normalize(T4GP), Lt(T4D, T4GN))))"
+
+
+def part_score_evolved(live: str) -> int:
+    """Score :data:`EVOLVED_PROGRAM` (registered as ``eznas_evolved``) on the live store's
+    1,000 NB201 cells (``zcnas score --sample 1000 --seed 0``'s sample, CIFAR-10, seed 0),
+    resumable; one torch thread. Returns the number of cells scored now."""
+    import torch
+
+    from zcnas.eznas.program import Program
+    from zcnas.eznas.shards import register_program
+    from zcnas.scoring import sample_archs, score_architectures
+
+    torch.set_num_threads(1)
+    register_program(Program(EVOLVED_PROGRAM, name="eznas_evolved_s0"), "eznas_evolved")
+    with ScoreStore(live) as st:
+        r = score_architectures(
+            "nb201",
+            sample_archs("nb201", 1000, 0),
+            ["eznas_evolved"],
+            dataset="cifar10",
+            seed=0,
+            store=st,
+        )
+    print(f"eznas_evolved: scored {len(r)} cells into {live}")
+    return len(r)
+
+
 def part_live100(live: str, live100: str, programs_dir: Path) -> list[dict]:
     """The formulas picked by ``part live`` (per seed, highest fitness-half tau) on proxies
     scored with CIFAR-100 images (the ``nb201-cifar100`` store of ``benches/proxy_table.py``,
@@ -703,6 +734,8 @@ def main() -> None:
         if not loto_programs and args.json and os.path.exists(args.json):
             loto_programs = json.loads(Path(args.json).read_text()).get("loto_programs", {})
         out["nb201"] = part_nb201(tasks, args.seed, loto_programs, args.live)
+    if "score-evolved" in parts:
+        part_score_evolved(args.live)
     if "live" in parts:
         out["live"] = part_live(args.live, [0, 1, 2], Path(args.programs_dir))
     if "live100" in parts:
