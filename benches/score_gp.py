@@ -23,6 +23,7 @@ Parts (``--part``, default ``split,loto,nb201``; also ``live``, ``nb201big``, ``
 * ``live``: the live store ``--live`` (NB201 cells scored by ``zcnas score`` with every proxy):
   seeded half splits (seeds 0-2), GP configs :data:`LIVE_CONFIGS` (one pool-free) and the
   baselines, Kendall tau on the held-out half for CIFAR-10/100 and ImageNet16-120.
+* ``live-ntk``: on the cells that also have ``tenas_ntk``, the ``live`` GP with and without it.
 * ``live100``: the formulas picked by ``live`` on the same cells scored with CIFAR-100 images
   (``benches/proxy_table.py``'s ``nb201-cifar100`` store), vs CIFAR-100 test accuracy.
 * ``nb201big``: larger searches on that half split (:data:`NB201_CONFIGS` x seeds 0-2).
@@ -418,9 +419,12 @@ LIVE_CONFIGS = {
 }
 
 
-def load_live(live: str, task: str = "cifar10") -> tuple[TaskData, dict[str, np.ndarray]]:
+def load_live(
+    live: str, task: str = "cifar10", require: tuple[str, ...] = ()
+) -> tuple[TaskData, dict[str, np.ndarray]]:
     """The live store's NB201 CIFAR-10 cells with every proxy scored on all of them (proxies
-    scored on only some cells, e.g. tenas_ntk, are left out), and their NB201 test accuracies
+    scored on only some cells, e.g. tenas_ntk, are left out unless ``require``d, which keeps the
+    cells that have them), and their NB201 test accuracies
     on the three datasets (embedded table; CIFAR-10 equals the store's ground truth).
 
     Failures are kept as the worst score, as the references rank them: AZ-NAS's ``-inf``
@@ -431,6 +435,8 @@ def load_live(live: str, task: str = "cifar10") -> tuple[TaskData, dict[str, np.
     with ScoreStore(live, mode="r") as st:
         stored = st.proxies("nasbench201", task)
         df = st.query("nasbench201", task, stored)
+    if require:  # only the cells that have the required proxies too
+        df = df[df[list(require)].notna().all(axis=1)]
     counts = df[stored].notna().sum()
     names = sorted(counts.index[counts == counts.max()])
     df = df[df[names].notna().all(axis=1)]
@@ -575,6 +581,42 @@ def part_score_evolved(live: str) -> int:
         )
     print(f"eznas_evolved: scored {len(r)} cells into {live}")
     return len(r)
+
+
+def part_live_ntk(live: str, seeds: list[int]) -> list[dict]:
+    """Does ``tenas_ntk`` (left out of ``live`` for its cost) change the result? On the cells
+    that have it, the same half-split protocol with the two pop-1,000 GP configurations, with
+    and without ``tenas_ntk`` among the terminals; also its own held-out tau."""
+    lt, acc = load_live(live, require=("tenas_ntk",))
+    print(f"live cells with tenas_ntk: n = {lt.n}", flush=True)
+    without = [p for p in lt.proxies if p != "tenas_ntk"]
+    rows = []
+    for seed in seeds:
+        perm = np.random.default_rng(seed).permutation(lt.n)
+        n_sel = round(0.5 * lt.n)
+        fit, ho = np.sort(perm[:n_sel]), np.sort(perm[n_sel:])
+        ev = lt.subset(ho)
+        row = {"seed": seed, "n": lt.n, "tau_ntk": _tau(ev.column("tenas_ntk"), acc["cifar10"][ho])}
+        for label, names in (("with", lt.proxies), ("without", without)):
+            best = None
+            for cfg in ("GP pop1000 g60 n31", "GP pool-free pop1000 g60 n31"):
+                res = evolve_scores(
+                    [lt],
+                    proxies=names,
+                    splits=[(fit, ho)],
+                    seed=seed,
+                    parsimony=0.001,
+                    **LIVE_CONFIGS[cfg],
+                )
+                if best is None or res.best.fitness > best.fitness:
+                    best = res.best
+            v = best.evaluate_scores(ev)
+            row[f"tau_{label}"] = _tau(v, acc["cifar10"][ho])
+            row[f"formula_{label}"] = str(best)
+            row[f"reads_ntk_{label}"] = "tenas_ntk" in best.proxies
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
 
 
 def part_live100(live: str, live100: str, programs_dir: Path) -> list[dict]:
@@ -738,6 +780,8 @@ def main() -> None:
         part_score_evolved(args.live)
     if "live" in parts:
         out["live"] = part_live(args.live, [0, 1, 2], Path(args.programs_dir))
+    if "live-ntk" in parts:
+        out["live_ntk"] = part_live_ntk(args.live, [0, 1, 2])
     if "live100" in parts:
         out["live100"] = part_live100(args.live, args.live100, Path(args.programs_dir))
     if "nb201big" in parts:
