@@ -530,8 +530,23 @@ def _store(args: argparse.Namespace) -> int:
     return cli_summary(path)
 
 
+def _format_warning(message: Any, category: type, *_: Any, **__: Any) -> str:
+    """Warnings on the command line: one ``Category: message`` line, no source location."""
+    return f"{category.__name__}: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``zcnas`` command; returns the exit status."""
+    import warnings
+
+    saved, warnings.formatwarning = warnings.formatwarning, _format_warning  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        warnings.formatwarning = saved
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         if hasattr(args, "handler"):

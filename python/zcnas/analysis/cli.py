@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
         "ensembles) into a Markdown report",
     )
     add_store(p, help=f"score store with ground truth ({STORE_HELP.partition('(')[2][:-1]})")
-    p.add_argument("--out", help="report folder (created; required)")
+    p.add_argument(
+        "--out", help="report folder, created by the command (it does not run without one)"
+    )
     p.add_argument("--report", dest="out", help=argparse.SUPPRESS)
     p.add_argument(
         "--task",

@@ -178,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
     )
     table = Table(title=title)
     keys = [k for k in results[0] if k != "best"]
-    for k in keys:
-        table.add_column(k, justify="right")
+    short = {"cifar10": "C10 %", "cifar100": "C100 %", "imagenet16": "IN16 %"}
+    for k in keys:  # short headers: the table stays readable at 80 columns
+        table.add_column(short.get(k, k.replace("rank_", "rank ")), justify="right")
     for d in results:
         table.add_row(*(f"{d[k]:.2f}" if isinstance(d[k], float) else str(d[k]) for k in keys))
     console.print(table)
