@@ -327,12 +327,7 @@ class StoreQueries:
         space, task = self._check_task(space, task)
         flavor = self._check_flavor(space, task, flavor)
         wanted = self._check_proxies(space, task, flavor, proxies)
-        marks = ", ".join("?" * len(wanted))
-        rows = self._read(
-            f"SELECT arch, proxy, score FROM scores WHERE space=? AND task=? AND flavor=? "
-            f"AND proxy IN ({marks})",
-            (space, task, flavor, *wanted),
-        )
+        rows = self._select_scores("arch, proxy, score", space, task, flavor, wanted)
         long = pd.DataFrame(rows, columns=["arch", "proxy", "score"])
         long["score"] = long["score"].astype(np.float64)
         wide = long.pivot(index="arch", columns="proxy", values="score")
@@ -351,6 +346,24 @@ class StoreQueries:
         wide.index.name = "arch"
         wide.columns.name = None
         return wide.astype(np.float64)
+
+    def _select_scores(
+        self,
+        columns: str,
+        space: str,
+        task: str,
+        flavor: str,
+        wanted: list[str],
+        tail: str = "",
+    ) -> list[tuple[Any, ...]]:
+        """``SELECT columns`` of the ``scores`` rows of ``(space, task, flavor)`` and the
+        ``wanted`` (already checked) proxies, with ``tail`` (e.g. a GROUP BY) appended."""
+        marks = ", ".join("?" * len(wanted))
+        return self._read(
+            f"SELECT {columns} FROM scores WHERE space=? AND task=? AND flavor=? "
+            f"AND proxy IN ({marks}){tail}",
+            (space, task, flavor, *wanted),
+        )
 
     def batch_sizes(
         self,
@@ -384,11 +397,8 @@ class StoreQueries:
         space, task = self._check_task(space, task)
         flavor = self._check_flavor(space, task, flavor)
         wanted = self._check_proxies(space, task, flavor, proxies)
-        marks = ", ".join("?" * len(wanted))
-        rows = self._read(
-            f"SELECT batch_size, COUNT(*) FROM scores WHERE space=? AND task=? AND flavor=? "
-            f"AND proxy IN ({marks}) GROUP BY batch_size",
-            (space, task, flavor, *wanted),
+        rows = self._select_scores(
+            "batch_size, COUNT(*)", space, task, flavor, wanted, " GROUP BY batch_size"
         )
         out: dict[int | None, int] = {
             int(b): int(n) for b, n in sorted((b, n) for b, n in rows if b is not None)
@@ -436,12 +446,7 @@ class StoreQueries:
                 f"unknown ground-truth metric {metric!r} for {space}/{task} in {self.path}; "
                 f"stored: {', '.join(metrics) or 'none'}"
             )
-        marks = ", ".join("?" * len(wanted))
-        rows = self._read(
-            f"SELECT arch, proxy, score FROM scores WHERE space=? AND task=? AND flavor=? "
-            f"AND proxy IN ({marks})",
-            (space, task, flavor, *wanted),
-        )
+        rows = self._select_scores("arch, proxy, score", space, task, flavor, wanted)
         long = pd.DataFrame(rows, columns=["arch", "proxy", "score"])
         long["score"] = long["score"].astype(np.float64)
         counts = long.groupby("arch")["proxy"].size()
