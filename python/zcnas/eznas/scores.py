@@ -314,8 +314,6 @@ class ScoreProgram:
 
 
 _POOL_BATCH = "reference_batch_size"
-#: Names of registered score programs whose value depends on a reference pool.
-_POOL_PROGRAMS: set[str] = set()
 
 
 def uses_pool(name: str) -> bool:
@@ -325,7 +323,8 @@ def uses_pool(name: str) -> bool:
     from zcnas.proxies import base
 
     p = base._REGISTRY.get(name)
-    return name in _POOL_PROGRAMS and p is not None and p.family == "score-program"
+    program = getattr(p.compute, "score_program", None) if p is not None else None
+    return program is not None and program.uses_pool
 
 
 def register_score_program(
@@ -380,10 +379,6 @@ def register_score_program(
     flavors = dict(flavors or {})
     if replace and name in base._REGISTRY:
         del base._REGISTRY[name]
-    if program.uses_pool:
-        _POOL_PROGRAMS.add(name)
-    else:
-        _POOL_PROGRAMS.discard(name)
     ref = program.reference_matrix()
     prepared = (
         _native.ScoreGpPrepared(program.expr, list(program.proxies), np.ascontiguousarray(ref))
@@ -425,6 +420,7 @@ def register_score_program(
                     return f"{c.name}: {r}"
         return None
 
+    compute.score_program = program  # type: ignore[attr-defined]  # read by uses_pool
     return base.register(
         base.Proxy(
             name=name,
