@@ -337,7 +337,9 @@ def _score(args: argparse.Namespace) -> int:
         args.dataset = args.tnb_task  # the TNB101 task plays the dataset's part
     names = proxy_list(args.proxies) or _default_proxies(args)
     if args.batch_size is not None and not args.space.startswith("tnb101"):
-        shipped = {"cifar10": 30, "cifar100": 25}.get(args.dataset)
+        from zcnas.datasets import SHIPPED_IMAGES
+
+        shipped = SHIPPED_IMAGES.get(args.dataset)
         if shipped is not None and not 1 <= args.batch_size <= shipped:
             from zcnas.exceptions import ZcnasError
 

@@ -72,7 +72,8 @@ def canonical_dataset(name: str, *, strict: bool = True) -> str:
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
-_SIZES = {"cifar10": 30, "cifar100": 25}
+#: Real images shipped per dataset (the most a minibatch of :func:`cifar_batch` can hold).
+SHIPPED_IMAGES = {"cifar10": 30, "cifar100": 25}
 
 
 def cifar_batch(
@@ -96,9 +97,9 @@ def cifar_batch(
     import torch
 
     dataset = canonical_dataset(dataset)
-    if dataset not in _SIZES:
+    if dataset not in SHIPPED_IMAGES:
         raise ZcnasError(f"no images of {dataset!r} are shipped; expected 'cifar10' or 'cifar100'")
-    total = _SIZES[dataset]
+    total = SHIPPED_IMAGES[dataset]
     if n is None:
         n = total
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
