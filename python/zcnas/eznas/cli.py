@@ -246,18 +246,18 @@ def _evolve_scores(args: argparse.Namespace) -> int:
         raise ZcnasError(f"score store {path} does not exist")
     pairs = task_pairs(args.tasks, "--tasks")
     tasks = load_tasks(path, pairs)
+    # options left out keep evolve_scores' own defaults
+    sizes = {k: getattr(args, k) for k in ("population", "generations", "tournament")}
     res = evolve_scores(
         tasks,
         proxies=[p for v in args.proxies for p in proxy_list(v)] if args.proxies else None,
         holdout=args.holdout,
         seed=args.seed,
-        population=_or(args.population, 200),
-        generations=_or(args.generations, 40),
         archs_per_task=args.archs_per_task,
         aggregate=args.aggregate,
         parsimony=args.parsimony,
-        tournament=_or(args.tournament, 5),
         pool_free=args.pool_free,
+        **{k: v for k, v in sizes.items() if v is not None},
     )
     res.best.save(args.out)
     print(
