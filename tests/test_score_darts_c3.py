@@ -191,28 +191,17 @@ def test_darts1000_ground_truth_is_keyed_like_the_scores(shared_data, tmp_path, 
 
 #: Row 2 of darts_1000_cifar10.csv: every edge reads input 0 (the cell two back) or a node fed
 #: only by it, so each cell ignores the previous cell and AZ-NAS trainability cannot apply.
-NO_PREV = darts.Genotype(
-    normal=[
-        ("dil_conv_5x5", 0),
-        ("skip_connect", 0),
-        ("skip_connect", 2),
-        ("none", 2),
-        ("sep_conv_5x5", 0),
-        ("sep_conv_3x3", 3),
-        ("skip_connect", 4),
-        ("dil_conv_5x5", 0),
-    ],
-    reduce=[
-        ("dil_conv_5x5", 0),
-        ("skip_connect", 0),
-        ("skip_connect", 2),
-        ("none", 2),
-        ("sep_conv_5x5", 0),
-        ("sep_conv_3x3", 3),
-        ("skip_connect", 4),
-        ("dil_conv_5x5", 0),
-    ],
-)
+_NO_PREV_CELL = [
+    ("dil_conv_5x5", 0),
+    ("skip_connect", 0),
+    ("skip_connect", 2),
+    ("none", 2),
+    ("sep_conv_5x5", 0),
+    ("sep_conv_3x3", 3),
+    ("skip_connect", 4),
+    ("dil_conv_5x5", 0),
+]
+NO_PREV = darts.Genotype(normal=list(_NO_PREV_CELL), reduce=list(_NO_PREV_CELL))
 
 
 def test_proxy_errors_nan_keeps_the_other_proxies(tmp_path, capsys, torch_one_thread):
