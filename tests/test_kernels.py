@@ -110,6 +110,39 @@ def test_count_unique_rows_edges():
     assert kernels.count_unique_rows(torch.ones(5, 3, dtype=torch.uint8)) == 1
 
 
+@FAST
+@given(
+    st.integers(0, 140),
+    st.lists(st.integers(0, 60), min_size=1, max_size=4),
+    st.integers(1, 6),
+    seeds,
+)
+def test_count_unique_columns(b, widths, patterns, seed):
+    """Distinct columns over blocks = numpy's distinct rows of the concatenation's transpose
+    (SWAP's count), for one or several words per column (B up to 140)."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((b, patterns)) > 0.5
+    blocks = [base[:, rng.integers(0, patterns, w)] for w in widths]
+    full = np.concatenate(blocks, axis=1)
+    want = 0 if full.shape[1] == 0 else len(np.unique(full.T, axis=0))
+    assert kernels.count_unique_columns(blocks) == want
+    assert kernels.count_unique_columns(full) == want
+    assert kernels.count_unique_columns([torch.from_numpy(x) for x in blocks]) == want
+    if full.shape[1]:
+        assert kernels.count_unique_rows(full.T) == want
+
+
+def test_count_unique_columns_edges():
+    assert kernels.count_unique_columns([[[1, 0], [0, 1]], [[1], [0]]]) == 2
+    assert kernels.count_unique_columns([[1, 0, 1], [1, 0, 1]]) == 2  # one block as lists
+    assert kernels.count_unique_columns([]) == 0
+    assert kernels.count_unique_columns(np.zeros((0, 3), bool)) == 1
+    with pytest.raises(zcnas.ZcnasError, match="same number of rows"):
+        kernels.count_unique_columns([np.ones((2, 1), bool), np.ones((3, 1), bool)])
+    with pytest.raises(zcnas.ZcnasError, match="`codes`"):
+        kernels.count_unique_columns([np.ones((2, 2), np.float32)])
+
+
 # --- slogdet ----------------------------------------------------------------------------------
 
 

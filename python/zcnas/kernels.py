@@ -7,7 +7,8 @@ produced activations or gradients (see ``PROXIES.md`` §2.5, 2.9, 2.10, 2.13–2
 * :func:`slogdet` — NASWOT's score ``log|det K|`` (and sign);
 * :func:`corrcoef` — ``numpy.corrcoef`` of rows (jacob_cov, epe_nas);
 * :func:`eigvalsh` — eigenvalues of a symmetric matrix (jacob_cov, TE-NAS NTK, AZ-NAS);
-* :func:`count_unique_rows` — number of distinct codes (TE-NAS linear regions, SWAP);
+* :func:`count_unique_rows` — number of distinct codes (TE-NAS linear regions);
+* :func:`count_unique_columns` — distinct columns over blocks of codes (SWAP's patterns);
 * :func:`zico_layer` / :func:`zico` — the ZiCo reduction of per-batch gradients.
 
 Every function accepts numpy arrays, torch tensors (moved to the CPU) or nested sequences and
@@ -31,6 +32,7 @@ from zcnas.exceptions import ZcnasError
 __all__ = [
     "SYMMETRY_RTOL",
     "corrcoef",
+    "count_unique_columns",
     "count_unique_rows",
     "eigvalsh",
     "hamming_kernel",
@@ -101,6 +103,47 @@ def count_unique_rows(codes: Any) -> int:
     2
     """
     return _native.count_unique_rows(_as_codes(codes, "codes"))
+
+
+def _is_block_list(x: Any) -> bool:
+    """True for a sequence of 2-D blocks, False for one 2-D array (or nested lists of rows)."""
+    if hasattr(x, "ndim") or not isinstance(x, list | tuple) or not x:
+        return False
+    first = x[0]
+    if hasattr(first, "ndim"):
+        return int(first.ndim) == 2
+    return isinstance(first, list | tuple) and bool(first) and isinstance(first[0], list | tuple)
+
+
+def count_unique_columns(blocks: Any) -> int:
+    """Number of distinct columns of binary matrices concatenated along the columns.
+
+    SWAP's score before averaging: with ``(B, N_l)`` blocks (rows = samples, columns = the
+    units of one hooked ReLU call) it counts the distinct sample-wise activation patterns over
+    all units, ``count_unique_rows(concatenate(blocks, axis=1).T)``, without building the
+    concatenation or its transpose: each column is bit-packed straight from the row-major
+    blocks (``ceil(B / 64)`` 64-bit words) and the packed columns are sorted and counted.
+
+    Args:
+        blocks: one ``(B, N)`` bool array (or integer array, nonzero = 1) or a sequence of
+            ``(B, N_l)`` arrays with the same ``B``.
+
+    Returns:
+        The number of distinct columns (0 without columns; 1 if ``B == 0``).
+
+    Raises:
+        ZcnasError: a block that is not 2-D binary codes, or blocks with different ``B``.
+
+    >>> count_unique_columns([[[1, 0], [0, 1]], [[1], [0]]])  # columns 10, 01, 10
+    2
+    """
+    if isinstance(blocks, list | tuple) and not blocks:
+        return 0
+    if _is_block_list(blocks):
+        arrs = [_as_codes(b, "codes") for b in blocks]
+    else:
+        arrs = [_as_codes(blocks, "codes")]
+    return _native.count_unique_columns(arrs)
 
 
 def slogdet(a: Any) -> tuple[float, float]:

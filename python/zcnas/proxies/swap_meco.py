@@ -12,7 +12,8 @@ distinct rows of ``A.T``, i.e. of distinct patterns of a neuron over the batch:
     swap = #{ distinct columns of A },   1 <= swap <= min(N, 2**B)
 
 so it saturates at ``2**B`` (16 inputs in the paper: at most 65,536). Counting is done by the
-Rust kernel :func:`zcnas.kernels.count_unique_rows` on bit-packed rows. The model runs in
+Rust kernel :func:`zcnas.kernels.count_unique_columns` on bit-packed columns, one block per
+hooked call (no concatenated or transposed copy of the codes). The model runs in
 train mode (BN on batch statistics) under ``no_grad``, on a private copy. Before each repeat
 the copy is re-initialised with Gaussian weights (:func:`gaussian_init`: Conv2d/Linear weights
 N(0, 1), biases 0, affine norms weight 1 / bias 0, as ZenNAS's ``network_weight_gaussian_init``
@@ -150,12 +151,21 @@ def swap_codes(model: nn.Module, inputs: Any) -> torch.Tensor:
     afterwards. ``N`` is the total number of hooked activations per sample (0 if none).
     ``inputs`` is a tensor or the engine's :class:`~zcnas.proxies.model_io.ModelInputs`.
     """
+    feats = _swap_blocks(model, inputs)
+    if not feats:
+        return torch.zeros((_batch(inputs), 0), dtype=torch.bool)
+    return torch.cat(feats, dim=1)
+
+
+def _swap_blocks(model: nn.Module, inputs: Any) -> list[torch.Tensor]:
+    """The column blocks of :func:`swap_codes`, one ``(B, N_l)`` bool CPU tensor per hooked
+    call, in call order (their concatenation along dim 1 is the SWAP matrix)."""
     feats: list[torch.Tensor] = []
 
     def hook(_m: nn.Module, inp: Any, out: torch.Tensor) -> None:
         if isinstance(inp, tuple) and inp and isinstance(inp[0], torch.Tensor):
             if inp[0].dim() == 4:
-                feats.append((out.detach() > 0).reshape(out.shape[0], -1))
+                feats.append((out.detach() > 0).reshape(out.shape[0], -1).cpu())
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if is_relu_family(m)]
     try:
@@ -164,9 +174,7 @@ def swap_codes(model: nn.Module, inputs: Any) -> torch.Tensor:
     finally:
         for h in handles:
             h.remove()
-    if not feats:
-        return torch.zeros((_batch(inputs), 0), dtype=torch.bool)
-    return torch.cat(feats, dim=1).cpu()
+    return feats
 
 
 def swap_count(model: nn.Module, inputs: Any) -> int:
@@ -180,10 +188,11 @@ def swap_count(model: nn.Module, inputs: Any) -> int:
     >>> swap_count(net, torch.tensor([1.0, -1.0]).reshape(2, 1, 1, 1))  # patterns 10 and 01
     2
     """
-    codes = swap_codes(model, inputs)
-    if codes.shape[1] == 0:
+    blocks = _swap_blocks(model, inputs)
+    if sum(b.shape[1] for b in blocks) == 0:
         return 0
-    return int(kernels.count_unique_rows(codes.T.contiguous().numpy()))
+    # distinct columns of the concatenated blocks, packed per column in Rust (no transpose)
+    return int(kernels.count_unique_columns([b.numpy() for b in blocks]))
 
 
 def params_k(model: nn.Module) -> float:

@@ -32,6 +32,13 @@ fn count_unique_rows(py: Python<'_>, codes: PyReadonlyArray2<'_, u8>) -> PyRes<u
 }
 
 #[pyfunction]
+fn count_unique_columns(py: Python<'_>, blocks: Vec<PyReadonlyArray2<'_, u8>>) -> PyRes<usize> {
+    let read: Vec<_> = blocks.iter().map(slice2).collect();
+    let refs: Vec<(&[u8], usize, usize)> = read.iter().map(|(c, r, k)| (&c[..], *r, *k)).collect();
+    detached(py, || kernels::count_unique_columns(&refs))
+}
+
+#[pyfunction]
 fn slogdet(py: Python<'_>, a: PyReadonlyArray2<'_, f64>) -> PyRes<(f64, f64)> {
     let (a, rows, cols) = slice2(&a);
     detached(py, || kernels::slogdet(&a, rows, cols))
@@ -82,6 +89,7 @@ fn zico_layer(py: Python<'_>, grads: PyReadonlyArray2<'_, f64>) -> PyRes<Option<
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hamming_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(count_unique_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(count_unique_columns, m)?)?;
     m.add_function(wrap_pyfunction!(slogdet, m)?)?;
     m.add_function(wrap_pyfunction!(corrcoef, m)?)?;
     m.add_function(wrap_pyfunction!(eigvalsh, m)?)?;

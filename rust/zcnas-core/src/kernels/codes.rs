@@ -122,16 +122,83 @@ impl PackedCodes {
         k
     }
 
-    /// Number of distinct rows (hashing the packed words).
+    /// Number of distinct rows (one-word rows sorted, wider ones hashed).
     pub fn count_unique(&self) -> usize {
         if self.words_per_row == 0 {
             return usize::from(self.rows > 0);
         }
-        self.words
-            .chunks(self.words_per_row)
-            .collect::<HashSet<&[u64]>>()
-            .len()
+        count_distinct(&self.words, self.words_per_row)
     }
+}
+
+/// Distinct `w`-word rows of `words` (`w >= 1`): one-word rows by a sort of a copy (SWAP's
+/// millions of units: about 8x faster than hashing them with the standard hasher), wider rows
+/// by hashing.
+fn count_distinct(words: &[u64], w: usize) -> usize {
+    if w == 1 {
+        let mut v = words.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    } else {
+        words.chunks(w).collect::<HashSet<&[u64]>>().len()
+    }
+}
+
+/// Number of distinct **columns** over several row-major byte matrices of binary codes
+/// (nonzero = 1) with the same number of rows, as if they were concatenated along the
+/// columns: SWAP's count of distinct sample-wise activation patterns, with one block per
+/// hooked `ReLU` call (rows = samples, columns = that call's units).
+///
+/// Each column is packed into `ceil(rows / 64)` words directly from the row-major blocks (no
+/// transposed copy of the codes), then the packed columns are counted as by
+/// [`count_unique_rows`]. Columns of zero rows are all equal (1 if there is any column); no
+/// columns give 0.
+///
+/// # Errors
+/// [`CoreError::InvalidParameter`](crate::error::CoreError) naming `codes` when a block's
+/// length is not `rows * cols` for its declared shape, or blocks disagree on `rows`.
+pub fn count_unique_columns(blocks: &[(&[u8], usize, usize)]) -> Result<usize> {
+    let Some(&(_, rows, _)) = blocks.first() else {
+        return Ok(0);
+    };
+    let mut total = 0usize;
+    for &(codes, r, c) in blocks {
+        check_shape("codes", codes.len(), r, c)?;
+        if r != rows {
+            return Err(crate::error::CoreError::InvalidParameter {
+                name: "codes",
+                reason: format!("blocks must have the same number of rows, got {rows} and {r}"),
+            });
+        }
+        total += c;
+    }
+    if total == 0 {
+        return Ok(0);
+    }
+    if rows == 0 {
+        return Ok(1);
+    }
+    let w = rows.div_ceil(64);
+    let mut words = vec![0u64; total * w];
+    let mut start = 0;
+    for &(codes, _, cols) in blocks {
+        let out = &mut words[start * w..(start + cols) * w];
+        for (r, row) in codes.chunks_exact(cols.max(1)).take(rows).enumerate() {
+            let (word, bit) = (r / 64, r % 64);
+            if w == 1 {
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o |= u64::from(v != 0) << bit;
+                }
+            } else {
+                for (o, &v) in out.chunks_exact_mut(w).zip(row) {
+                    o[word] |= u64::from(v != 0) << bit;
+                }
+            }
+        }
+        start += cols;
+    }
+    Ok(count_distinct(&words, w))
 }
 
 /// The NASWOT Hamming kernel of a row-major `rows` x `cols` byte matrix of binary codes
@@ -227,6 +294,68 @@ mod tests {
             prop_assert_eq!(count_unique_rows(&codes, copies, cols).unwrap(), 1);
             prop_assert!(hamming_kernel(&codes, copies, cols).unwrap().iter().all(|&v| v == cols as u64));
         }
+    }
+
+    /// Distinct columns of the concatenated blocks, by transposing and comparing vectors.
+    fn naive_unique_columns(blocks: &[(Vec<u8>, usize, usize)]) -> usize {
+        let mut cols: Vec<Vec<bool>> = Vec::new();
+        for (codes, rows, c) in blocks {
+            for j in 0..*c {
+                cols.push((0..*rows).map(|i| codes[i * c + j] != 0).collect());
+            }
+        }
+        cols.sort();
+        cols.dedup();
+        cols.len()
+    }
+
+    proptest! {
+        #[test]
+        fn unique_columns_match_naive(
+            rows in 0usize..140,
+            widths in proptest::collection::vec(0usize..40, 1..4),
+            seed in any::<u64>(),
+        ) {
+            let mut s = seed | 1;
+            let blocks: Vec<(Vec<u8>, usize, usize)> = widths
+                .iter()
+                .map(|&c| {
+                    let v = (0..rows * c)
+                        .map(|_| {
+                            s ^= s << 13;
+                            s ^= s >> 7;
+                            s ^= s << 17;
+                            // few distinct patterns when rows are many: mostly 0, some 1/7
+                            [0u8, 0, 0, 1, 7][(s % 5) as usize] * u8::from(s % 11 < 3)
+                        })
+                        .collect();
+                    (v, rows, c)
+                })
+                .collect();
+            let refs: Vec<(&[u8], usize, usize)> =
+                blocks.iter().map(|(v, r, c)| (v.as_slice(), *r, *c)).collect();
+            prop_assert_eq!(count_unique_columns(&refs).unwrap(), naive_unique_columns(&blocks));
+            // one block: the transpose through count_unique_rows
+            if blocks.len() == 1 && rows > 0 {
+                let (v, r, c) = &blocks[0];
+                let t: Vec<u8> = (0..*c).flat_map(|j| (0..*r).map(move |i| v[i * c + j])).collect();
+                prop_assert_eq!(count_unique_rows(&t, *c, *r).unwrap(), naive_unique_columns(&blocks));
+            }
+        }
+    }
+
+    #[test]
+    fn unique_columns_errors_and_degenerate() {
+        assert_eq!(count_unique_columns(&[]).unwrap(), 0);
+        assert_eq!(count_unique_columns(&[(&[], 0, 3)]).unwrap(), 1);
+        assert_eq!(count_unique_columns(&[(&[], 4, 0)]).unwrap(), 0);
+        assert!(count_unique_columns(&[(&[1, 0, 1], 2, 2)]).is_err());
+        assert!(count_unique_columns(&[(&[1, 0], 2, 1), (&[1, 0, 1], 3, 1)]).is_err());
+        // columns (1,0), (0,1), (1,0) across two blocks: 2 distinct
+        assert_eq!(
+            count_unique_columns(&[(&[1, 0, 0, 1], 2, 2), (&[1, 0], 2, 1)]).unwrap(),
+            2
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!   `K[i][j]` = number of units on which samples `i` and `j` agree, by popcount of bit-packed
 //!   rows, exact in integers;
 //! * [`count_unique_rows`] / [`PackedCodes::count_unique`]: the number of distinct binary codes
-//!   (TE-NAS linear regions, SWAP);
+//!   (TE-NAS linear regions); [`count_unique_columns`]: distinct columns over blocks (SWAP);
 //! * [`slogdet`]: sign and `log|det|` by LU with partial pivoting (NASWOT's score);
 //! * [`corrcoef`]: `numpy.corrcoef` of the rows of a matrix (`jacob_cov`, `epe_nas`);
 //! * [`eigvalsh`] / [`eigvalsh_with`]: eigenvalues of a symmetric matrix by Householder
@@ -24,7 +24,7 @@ pub(crate) mod eig;
 pub(crate) mod lu;
 mod zico;
 
-pub use codes::{count_unique_rows, hamming_kernel, PackedCodes};
+pub use codes::{count_unique_columns, count_unique_rows, hamming_kernel, PackedCodes};
 pub use corr::corrcoef;
 pub use eig::{eigvalsh, eigvalsh_with, EigMethod, MAX_SWEEPS, SYMMETRY_RTOL};
 pub use lu::slogdet;
