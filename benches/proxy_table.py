@@ -7,6 +7,7 @@ Run (from the repository root)::
     .venv/bin/python benches/proxy_table.py table   # from the stores
     .venv/bin/python benches/proxy_table.py export  # -> benches/results/proxy_table_scores.csv.gz
     .venv/bin/python benches/proxy_table.py import  # that file -> the stores (then run resumes)
+    .venv/bin/python benches/proxy_table.py run nb101 nb301 --device cuda --workers 8  # on a GPU
 
 Columns (``COLUMNS``): each is one ``zcnas score`` call with a fixed seed and sample, streaming
 into its own store under ``--store-dir`` (default ``$ZCNAS_STORES`` or ``/work/stores``):
@@ -178,7 +179,7 @@ def _metrics(st, col: dict) -> list[str]:
         return []
 
 
-def run(names: list[str], workers: int, skip: list[str] | None = None) -> None:
+def run(names: list[str], workers: int, skip: list[str] | None = None, device: str = "cpu") -> None:
     STORES.mkdir(parents=True, exist_ok=True)
     for name in names:
         col = COLUMNS[name]
@@ -191,7 +192,7 @@ def run(names: list[str], workers: int, skip: list[str] | None = None) -> None:
         extra = _prepare(name, col)
         cmd = ["nice", "-n", "19", sys.executable, "-m", "zcnas.cli", "score", *col["args"]]
         cmd += [*extra, "--seed", "0", "--store", str(STORES / col["store"])]
-        cmd += ["--workers", str(workers)]
+        cmd += ["--workers", str(workers), "--device", device]
         if skip:
             from zcnas.proxies import list_proxies
 
@@ -350,6 +351,12 @@ def main() -> None:
     r.add_argument("columns", nargs="+", choices=sorted(COLUMNS))
     r.add_argument("--workers", type=int, default=1)
     r.add_argument(
+        "--device",
+        default="cpu",
+        help="where every network is scored (zcnas score --device): cpu, cuda, cuda:N; "
+        "on a GPU use several --workers to keep several networks in flight",
+    )
+    r.add_argument(
         "--skip",
         default="",
         help="comma-separated proxies left out of this run (e.g. tenas_ntk, the slowest: "
@@ -363,7 +370,7 @@ def main() -> None:
     args = ap.parse_args()
     STORES = args.store_dir
     if args.cmd == "run":
-        run(args.columns, args.workers, [p for p in args.skip.split(",") if p])
+        run(args.columns, args.workers, [p for p in args.skip.split(",") if p], args.device)
     elif args.cmd == "table":
         print(markdown())
     elif args.cmd == "export":
