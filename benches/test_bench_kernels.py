@@ -69,3 +69,26 @@ def test_unique_zcnas(benchmark):
 def test_unique_numpy(benchmark):
     codes = np.repeat(CODES[:32], 2, axis=0)
     benchmark(lambda: len({r.tobytes() for r in np.packbits(codes, axis=1)}))
+
+
+# SWAP: distinct sample-wise activation patterns (columns) of 30 x 500k codes in 10 blocks,
+# one per hooked ReLU call. Baseline: SWAP's reference, torch.unique over the rows of the
+# transposed concatenation; zcnas before 2026-12-04 late: transpose + count_unique_rows.
+SWAP_BLOCKS = [torch.from_numpy(b) for b in np.split(CODES, 10, axis=1)]
+
+
+@pytest.mark.benchmark(group="SWAP patterns 30 x 500k in 10 blocks")
+def test_swap_count_zcnas(benchmark):
+    benchmark(lambda: kernels.count_unique_columns([b.numpy() for b in SWAP_BLOCKS]))
+
+
+@pytest.mark.benchmark(group="SWAP patterns 30 x 500k in 10 blocks")
+def test_swap_count_transpose_rows(benchmark):
+    benchmark(lambda: kernels.count_unique_rows(torch.cat(SWAP_BLOCKS, 1).T.contiguous().numpy()))
+
+
+@pytest.mark.benchmark(group="SWAP patterns 30 x 500k in 10 blocks")
+def test_swap_count_torch_unique(benchmark):
+    want = kernels.count_unique_columns([b.numpy() for b in SWAP_BLOCKS])
+    got = benchmark(lambda: torch.unique(torch.cat(SWAP_BLOCKS, 1).T, dim=0).shape[0])
+    assert got == want
