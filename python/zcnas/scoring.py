@@ -173,9 +173,11 @@ class ArchScorer:
     and of every worker of :mod:`zcnas.distributed` (picklable; the network builder and the
     minibatch are set up lazily in the process that scores).
 
-    Every network is built with PyTorch's default initialisation seeded by ``seed`` and scored
-    on the same minibatch: the first ``batch_size`` real images of ``dataset`` (all of them by
-    default: 30 CIFAR-10, 25 CIFAR-100).
+    Every network is built with its space's initialisation, drawn after
+    ``torch.manual_seed(seed)`` (PyTorch's default, except ``nb101``: NASLib's NB101
+    initialisation, :func:`zcnas.spaces.nb101.build`), and scored on the same minibatch: the
+    first ``batch_size`` real images of ``dataset`` (all of them by default: 30 CIFAR-10, 25
+    CIFAR-100).
 
     Args:
         space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network), ``darts``
@@ -423,8 +425,8 @@ def score_architectures(
 ) -> dict[str, dict[str, float]]:
     """Score ``archs`` of ``space`` with ``proxy_names`` on the packaged real images.
 
-    Every network is built with PyTorch's default initialisation seeded by ``seed`` and scored
-    on the same minibatch (see :class:`ArchScorer`). With a :class:`~zcnas.bench.ScoreStore`,
+    Every network is built with its space's initialisation seeded by ``seed`` and scored on
+    the same minibatch (see :class:`ArchScorer`). With a :class:`~zcnas.bench.ScoreStore`,
     each score is written with its provenance right after its architecture, stored scores are
     skipped, and the benchmark's test accuracy of ``archs`` is stored as ground truth (metric
     ``test_accuracy``) for ``zcnas analyze``. :mod:`zcnas.distributed` runs the same work over

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "INITS",
     "MAX_EDGES",
     "MAX_VERTICES",
     "NASLIB_OPS",
@@ -461,13 +463,33 @@ def _modules() -> dict[str, Any]:
                     layers.append(Cell(spec, c_in, c_out))
                     c_in = c_out
             self.layers = nn.Sequential(*layers)
-            self.pool = nn.AdaptiveAvgPool2d(1)
             self.classifier = nn.Linear(c_out, num_classes)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.classifier(self.pool(self.layers(x)).flatten(1))
+            # global average pool as a mean over H, W, as NASLib's network (so FLOP counters
+            # that see modules only charge what NASLib's ``flops`` column charges)
+            return self.classifier(torch.mean(self.layers(x), (2, 3)))
 
-    return {"Network": Network}
+    def naslib_init(model: nn.Module) -> None:
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.Conv2d):
+                    fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
+                    m.weight.normal_(0.0, math.sqrt(2.0 / fan_out))
+                    if m.bias is not None:
+                        m.bias.zero_()
+                elif isinstance(m, nn.BatchNorm2d):
+                    m.weight.fill_(1.0)
+                    m.bias.zero_()
+                elif isinstance(m, nn.Linear):
+                    m.weight.normal_(0.0, 0.01)
+                    m.bias.zero_()
+
+    return {"Network": Network, "naslib_init": naslib_init}
+
+
+#: Initialisations of :func:`build`.
+INITS = ("naslib", "torch")
 
 
 def build(
@@ -476,30 +498,44 @@ def build(
     num_stacks: int = 3,
     cells_per_stack: int = 3,
     num_classes: int = 10,
+    init: str = "naslib",
 ) -> torch.nn.Module:
     """The NAS-Bench-101 CIFAR-10 network of a cell (pruned first), in PyTorch.
 
     Stem Conv3x3(3 -> 128, no bias)-BN-ReLU; 3 stacks of 3 cells (128, 256, 512 output
-    channels), a MaxPool 2x2 before stacks 2 and 3; global average pool; Linear(512 -> 10)
-    with bias. In a cell, ``conv3x3/1x1-bn-relu`` are Conv(no bias)-BN-ReLU keeping the
-    vertex's channels, ``maxpool3x3`` is a 3x3 max-pool with stride 1 and padding 1; the
-    input reaches a vertex through a 1x1 Conv-BN-ReLU projection; vertex channels follow
-    :func:`vertex_channels`; an interior vertex's inputs are truncated to its channels (the
-    first ones). PyTorch default initialisation; BN affine (2 parameters per channel), so
-    ``sum(p.numel())`` is the benchmark's trainable parameter count (NASLib's ``params``
-    column, in millions). The network is in training mode.
+    channels), a MaxPool 2x2 before stacks 2 and 3; global average pool (``torch.mean`` over
+    H, W); Linear(512 -> 10) with bias. In a cell, ``conv3x3/1x1-bn-relu`` are Conv(no
+    bias)-BN-ReLU keeping the vertex's channels, ``maxpool3x3`` is a 3x3 max-pool with stride
+    1 and padding 1; the input reaches a vertex through a 1x1 Conv-BN-ReLU projection; vertex
+    channels follow :func:`vertex_channels`; an interior vertex's inputs are truncated to its
+    channels (the first ones). BN affine (2 parameters per channel), so ``sum(p.numel())`` is
+    the benchmark's trainable parameter count (NASLib's ``params`` column, in millions). The
+    network is in training mode.
+
+    Initialisation (``init``), drawn from PyTorch's global generator (seed it with
+    ``torch.manual_seed`` for a reproducible network):
+
+    * ``"naslib"`` (default): the initialisation of the NB101 network that NASLib (and so
+      NAS-Bench-Suite-Zero's stored NB101 scores) builds, ``Network._initialize_weights`` of
+      NASLib's ``search_spaces/nasbench101/models/nasbench1.py`` (from SamsungLabs'
+      zero-cost-nas): every Conv2d weight ``N(0, 2 / (k_h * k_w * out_channels))`` (std
+      ``sqrt(2 / n)``), conv biases 0; BatchNorm weight 1, bias 0; Linear weight
+      ``N(0, 0.01**2)`` (std 0.01), bias 0. The same distributions, not the same draws (the
+      modules are created in another order).
+    * ``"torch"``: PyTorch's default initialisation of each module.
 
     Args:
         arch: any form :func:`to_spec` accepts.
         stem_channels, num_stacks, cells_per_stack: the benchmark's 128, 3 and 3.
         num_classes: output classes.
+        init: ``"naslib"`` or ``"torch"`` (see above).
 
     Returns:
         A ``torch.nn.Module`` mapping ``(B, 3, H, W)`` (H, W divisible by 4) to
         ``(B, num_classes)``.
 
     Raises:
-        ZcnasError: an invalid spec or size.
+        ZcnasError: an invalid spec or size, or an unknown ``init``.
     """
     s = prune(arch)
     check_sizes(
@@ -509,6 +545,12 @@ def build(
         cells_per_stack=cells_per_stack,
         num_classes=num_classes,
     )
-    return _modules()["Network"](
+    if init not in INITS:
+        raise ZcnasError(f"build: init must be one of {list(INITS)}, got {init!r}")
+    mods = _modules()
+    model = mods["Network"](
         s, int(stem_channels), int(num_stacks), int(cells_per_stack), int(num_classes)
     )
+    if init == "naslib":
+        mods["naslib_init"](model)
+    return model
