@@ -13,7 +13,8 @@ where it stopped. ``--report-only`` builds the report from what the store holds 
 1. Draw ``n`` rows (fixed seed) of Suite-Zero's ``naslib_zc_nasbench101_500.csv`` or
    ``naslib_zc_nasbench301_725.csv``; build each network live (:func:`zcnas.spaces.nb101.build`,
    the benchmark's 128-channel network; :func:`zcnas.spaces.nb301.build`, NASLib's C=32, 8-cell
-   network), PyTorch default init seeded by the row number.
+   network), each space's default init (NB101: NASLib's, ``init="naslib"``, since
+   2026-12-04 late; PyTorch's before; NB301: PyTorch's, as NASLib's) seeded by the row number.
 2. Score the file's proxies with the ``naslib`` flavor on one batch of ``--batch`` CIFAR-10
    images (the JPEG-decoded test set in ``../shared/data/images``, drawn with the seed, CIFAR
    mean/std; Suite-Zero used 32 random *training* images and its own random init, so
