@@ -21,13 +21,17 @@ into its own store under ``--store-dir`` (default ``$ZCNAS_STORES`` or ``/work/s
 * ``nb301``: ``--space darts --all`` (the 725 Suite-Zero NB301 genotypes, NASLib's C=32 8-cell
   network), Suite-Zero's ``val_accuracy``.
 * ``darts1000``: the 1,000 genotypes of ``darts/darts_1000_cifar10.csv`` (644 with ``none``
-  edges), ``--space darts-c3``: the SWAP paper's network (``darts.build(g, C=3, layers=3)``,
-  "C=3, one cell per stage"), keyed by genotype text (:func:`zcnas.spaces.darts.key`), passed
+  edges), ``--space darts-c3``: the SWAP paper's network (its ``Network(3, 10, 1, genotype)``:
+  ``darts.build(g, C=3, layers=1, stem=False)``, one reduction cell reading the image), with
+  SWAP's 16 images (``--batch-size 16``, the first 16 packaged CIFAR-10 images), keyed by
+  genotype text (:func:`zcnas.spaces.darts.key`), passed
   with ``--arch-file`` (the CSV itself) and ``--proxy-errors nan`` (a proxy that fails on a
   genotype is NaN there, left out of its cell's ``n``); ground truth its ``cifar10_valid``
-  (written into the store by this script under the same keys). Not the SWAP scoring protocol
-  in full: ``zcnas score``'s 30 CIFAR-10 images, PyTorch's default init and each proxy's
-  defaults (SWAP's repository: 16 images, Gaussian re-initialisation, mean of 32 repeats).
+  (written into the store by this script under the same keys). ``swap``'s default flavor is
+  SWAP's protocol (Gaussian re-initialisation, mean of 32 repeats); the images are the first
+  16 packaged CIFAR-10 images (the reference: the first 16 training images, augmented), and
+  every other proxy scores the network with PyTorch's default init. The store of the earlier
+  network (stem + 3 cells, before 2026-12-04 late) is ``proxy_table_darts1000_3cell.db``.
 
 * ``nb201-imagenet16``: no ImageNet16-120 images exist offline (``zcnas score`` scores NB201
   on CIFAR-10/100 only), so this column is the ``nb201-cifar10`` scores (CIFAR-10 images)
@@ -120,7 +124,7 @@ COLUMNS: dict[str, dict] = {
         # + --arch-file darts/darts_1000_cifar10.csv; --proxy-errors nan: AZ-NAS trainability
         # raises on genotypes whose cells ignore the previous cell (none edges), the other
         # proxies are kept for them
-        "args": ["--space", "darts-c3", "--proxy-errors", "nan"],
+        "args": ["--space", "darts-c3", "--proxy-errors", "nan", "--batch-size", "16"],
         "n": 1000,
         "metric": "cifar10_valid",
     },

@@ -1,5 +1,6 @@
-"""``zcnas score --space darts-c3``: the SWAP paper's C=3 DARTS network keyed by genotype text
-(``none`` edges allowed), ``--arch-file``, and the DARTS-1000 column of benches/proxy_table.py."""
+"""``zcnas score --space darts-c3``: the SWAP paper's DARTS-1000 network (C=3, one reduction
+cell on the image) keyed by genotype text (``none`` edges allowed), ``--arch-file``, and the
+DARTS-1000 column of benches/proxy_table.py."""
 
 from __future__ import annotations
 
@@ -60,24 +61,26 @@ def _plain_count(g) -> int:
     import torch
 
     torch.manual_seed(0)
-    model = darts.build(g, C=3, layers=3, num_classes=10)
+    model = darts.build(g, C=3, layers=1, stem=False, num_classes=10)
     return sum(p.numel() for p in model.parameters())
 
 
 def test_params_of_the_c3_network(torch_one_thread):
-    """The stored ``params`` (millions) is the parameter count of darts.build(g, C=3, layers=3)
-    on three genotypes; for an all-``none`` genotype it is the closed form of the DARTS
-    network: stem Conv3x3(3->9)+BN 261; cell 0 (normal, C=3) 2 x ReLUConvBN(9->3) 66;
-    cell 1 (reduction, C=6) ReLUConvBN(9->6) 66 + ReLUConvBN(12->6) 84; cell 2 (reduction,
-    C=12, after a reduction) FactorizedReduce(12->12) 168 + ReLUConvBN(24->12) 312; head
-    Linear(48->10) 490; total 1,447."""
+    """The stored ``params`` (millions) is the parameter count of SWAP's DARTS-1000 network,
+    darts.build(g, C=3, layers=1, stem=False) (pym1024/SWAP ``Network(3, 10, 1, genotype)``),
+    on three genotypes; for an all-``none`` genotype it is the closed form of that network:
+    no stem; one cell, a reduction cell (DARTS' rule puts the reductions at layers // 3 = 0),
+    C=6, both inputs the 3-channel image: 2 x ReLUConvBN(3->6) = 2 x (18 + 12); head
+    Linear(24->10) 250; total 310."""
     scorer = ArchScorer("darts-c3", ["params"])
     all_none = darts.Genotype(normal=[("none", 0), ("none", 1)] * 4, reduce=[("none", 0)] * 8)
     for g in (WITH_NONE, darts.DARTS_V2, _with_none(3), all_none):
         scores, _ = scorer(g)
         assert scores["params"] * 1e6 == pytest.approx(_plain_count(g), abs=1e-6)
-    assert _plain_count(all_none) == 261 + 66 + 66 + 84 + 168 + 312 + 490
-    # one cell per stage: three cells, channels 3, 6, 12
+    assert _plain_count(all_none) == 2 * (18 + 12) + 250
+    # only the reduction cell is built: a genotype's normal cell does not change the network
+    swapped = darts.Genotype(normal=all_none.normal, reduce=darts.DARTS_V2.reduce)
+    assert _plain_count(swapped) == _plain_count(darts.DARTS_V2)
     assert _plain_count(darts.DARTS_V2) < sum(
         p.numel() for p in darts.build(darts.DARTS_V2).parameters()
     )

@@ -633,7 +633,7 @@ def score_distributed(
 
     Args:
         space: ``nb201``, ``macro``, ``nb101``, ``darts`` (NASLib's NB301 network),
-            ``darts-c3`` (the SWAP paper's C=3 DARTS network, keyed by genotype text),
+            ``darts-c3`` (the SWAP paper's DARTS-1000 network, keyed by genotype text),
             ``tnb101-micro`` or ``tnb101-macro`` (``dataset`` is then the TNB101 task); the
             store's space key is NAS-Bench-Suite-Zero's (:data:`zcnas.scoring.SPACE_KEYS`).
         archs: architectures in any encoding (duplicates are scored once).

@@ -35,10 +35,13 @@ TNB_INPUT_SIZE = 128
 #: Suite-Zero's CSVs write it (so live scores line up with the imported ones), and no
 #: ground truth is embedded (import Suite-Zero's files for it).
 _NASLIB_KEYED = ("nb101", "darts")
-#: The DARTS genotype network of the SWAP paper's DARTS-1000 protocol (Peng et al., ICLR 2024:
-#: "C=3, one cell per stage"): ``darts.build(g, C=3, layers=3, num_classes=10)``, keyed by the
-#: canonical genotype text (:func:`zcnas.spaces.darts.key`), so ``none`` edges are allowed.
-DARTS_C3 = {"C": 3, "layers": 3}
+#: The DARTS genotype network of the SWAP paper's DARTS-1000 protocol (Peng et al., ICLR 2024;
+#: pym1024/SWAP ``correlation.py``: ``Network(3, 10, 1, genotype)``): C=3, one cell, which
+#: DARTS' reduction rule makes a reduction cell, reading the 3-channel image itself (no stem):
+#: ``darts.build(g, C=3, layers=1, stem=False, num_classes=10)``, keyed by the canonical
+#: genotype text (:func:`zcnas.spaces.darts.key`), so ``none`` edges are allowed. (Before
+#: 2026-12-04 late it was a stem + 3 cells, a misreading of "C=3, one cell per stage".)
+DARTS_C3 = {"C": 3, "layers": 1, "stem": False}
 
 _CLASSES = {"cifar10": 10, "cifar100": 100}
 
@@ -84,8 +87,7 @@ def _builder(
     if space == "darts-c3":
         from zcnas.spaces import darts
 
-        c, layers = DARTS_C3["C"], DARTS_C3["layers"]
-        return (lambda a: darts.build(a, C=c, layers=layers, num_classes=10)), darts.key
+        return (lambda a: darts.build(a, num_classes=10, **DARTS_C3)), darts.key
     raise ZcnasError(f"unknown space {space!r}; expected one of {sorted(SPACE_KEYS)}")
 
 
@@ -182,8 +184,8 @@ class ArchScorer:
     Args:
         space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network), ``darts``
             (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`), ``darts-c3`` (the SWAP
-            paper's DARTS-1000 network: :func:`zcnas.spaces.darts.build` with C=3, one cell
-            per stage, CIFAR-10; arch = ``Genotype(...)`` text or a Genotype, ``none`` edges
+            paper's DARTS-1000 network: :func:`zcnas.spaces.darts.build` with C=3, one
+            reduction cell reading the image, no stem (:data:`DARTS_C3`), CIFAR-10; arch = ``Genotype(...)`` text or a Genotype, ``none`` edges
             allowed; store key :func:`zcnas.spaces.darts.key`), ``tnb101-micro`` or
             ``tnb101-macro`` (inputs and targets from :func:`tnb_batch`, each task's loss).
         proxy_names: registered proxy names.

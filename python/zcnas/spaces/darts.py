@@ -649,14 +649,20 @@ def _modules() -> dict[str, Any]:
     class NetworkCIFAR(nn.Module):
         """The DARTS CIFAR evaluation network; ``forward`` returns logits."""
 
-        def __init__(self, genotype: Genotype, C, layers, num_classes, auxiliary) -> None:
+        def __init__(
+            self, genotype: Genotype, C, layers, num_classes, auxiliary, stem=True
+        ) -> None:
             super().__init__()
             self.genotype = genotype
             self.drop_path_prob = 0.0
-            c_curr = 3 * C
-            self.stem = nn.Sequential(
-                nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)
-            )
+            if stem:
+                c_curr = 3 * C
+                self.stem = nn.Sequential(
+                    nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)
+                )
+            else:  # the first cell reads the 3-channel input itself (SWAP's network)
+                c_curr = 3
+                self.stem = nn.Identity()
             c_pp, c_p, c_curr = c_curr, c_curr, C
             cells = []
             reduction_prev = False
@@ -702,7 +708,12 @@ def _modules() -> dict[str, Any]:
 
 
 def build(
-    genotype: Any, C: int = 16, layers: int = 8, num_classes: int = 10, auxiliary: bool = False
+    genotype: Any,
+    C: int = 16,
+    layers: int = 8,
+    num_classes: int = 10,
+    auxiliary: bool = False,
+    stem: bool = True,
 ) -> torch.nn.Module:
     """Build the DARTS CIFAR evaluation network (``NetworkCIFAR``) of a genotype.
 
@@ -731,6 +742,10 @@ def build(
         num_classes: output classes.
         auxiliary: add the auxiliary head (its parameters are counted by ``parameters()``;
             DARTS excludes them when reporting model size).
+        stem: with False there is no stem: the first cell's two inputs are the 3-channel image
+            itself (``ReLU-Conv1x1-BN`` of it), as in SWAP's DARTS network (pym1024/SWAP
+            ``src/search_space/networks.py``: ``Network(3, 10, 1, genotype)``, whose one cell
+            is a reduction cell on the raw input; :func:`build_swap`).
 
     Returns:
         A ``torch.nn.Module`` in training mode mapping ``(B, 3, H, W)`` to ``(B, num_classes)``.
@@ -742,4 +757,6 @@ def build(
     check_sizes("build", C=C, layers=layers, num_classes=num_classes)
     if not isinstance(auxiliary, bool):
         raise ZcnasError(f"build: auxiliary must be a bool, got {auxiliary!r}")
-    return _modules()["NetworkCIFAR"](g, int(C), int(layers), int(num_classes), auxiliary)
+    if not isinstance(stem, bool):
+        raise ZcnasError(f"build: stem must be a bool, got {stem!r}")
+    return _modules()["NetworkCIFAR"](g, int(C), int(layers), int(num_classes), auxiliary, stem)
