@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         help="search space: NAS-Bench-201, NAS-Bench-Macro, NAS-Bench-101, "
         "DARTS (NB301: NASLib's network, keyed by its encoding, no 'none' edges), darts-c3 "
         "(DARTS genotypes on the SWAP paper's DARTS-1000 network: C=3, one reduction cell on "
-        "the image, no stem; CIFAR-10, keyed by genotype text, 'none' edges allowed) or TransNAS-Bench-101 micro/macro",
+        "the image, no stem; CIFAR-10, keyed by genotype text, 'none' edges allowed) or "
+        "TransNAS-Bench-101 micro/macro",
     )
     which = sc.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")

@@ -185,8 +185,9 @@ class ArchScorer:
         space: ``nb201``, ``macro``, ``nb101`` (the benchmark's network), ``darts``
             (NASLib's NB301 network, :func:`zcnas.spaces.nb301.build`), ``darts-c3`` (the SWAP
             paper's DARTS-1000 network: :func:`zcnas.spaces.darts.build` with C=3, one
-            reduction cell reading the image, no stem (:data:`DARTS_C3`), CIFAR-10; arch = ``Genotype(...)`` text or a Genotype, ``none`` edges
-            allowed; store key :func:`zcnas.spaces.darts.key`), ``tnb101-micro`` or
+            reduction cell reading the image, no stem (:data:`DARTS_C3`), CIFAR-10; arch =
+            ``Genotype(...)`` text or a Genotype, ``none`` edges allowed; store key
+            :func:`zcnas.spaces.darts.key`), ``tnb101-micro`` or
             ``tnb101-macro`` (inputs and targets from :func:`tnb_batch`, each task's loss).
         proxy_names: registered proxy names.
         dataset: ``cifar10`` or ``cifar100`` (NB201 only); for TNB101 one of its seven tasks.
