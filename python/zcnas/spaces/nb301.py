@@ -3,9 +3,10 @@
 NB301's architectures are DARTS cells (:mod:`zcnas.spaces.darts` holds the genotype type, the
 parsers and the DARTS ``NetworkCIFAR``). NASLib's NB301 network, the one whose ``params``
 NAS-Bench-Suite-Zero stores, is the DARTS CIFAR evaluation network with 32 initial channels and
-8 cells, whose **cell-op BatchNorms are not affine** (stem and preprocessing BNs are): with
-that, :func:`build`'s parameter count equals the CSV's ``params`` column for all 725 stored
-genotypes (``tests/spaces/test_nb301.py``).
+8 cells, whose **cell-op BatchNorms are not affine** (stem and preprocessing BNs are) and
+whose **pooling ops are followed by a non-affine BatchNorm**: with that, :func:`build`'s
+parameter count equals the CSV's ``params`` column for all 725 stored genotypes and its FLOPs
+equal the ``flops`` column (``tests/spaces/test_nb301.py``).
 
 Store keys are NASLib's compact encoding as text (:func:`key`), exactly as Suite-Zero's CSV
 writes it, so live scores line up with the imported ones. Importing this module does not
@@ -61,7 +62,13 @@ def key(arch: Any) -> str:
 def build(arch: Any, num_classes: int = 10, *, C: int = C, layers: int = LAYERS) -> torch.nn.Module:
     """NASLib's NB301 CIFAR network of ``arch``: :func:`zcnas.spaces.darts.build` (``C=32``,
     8 cells, no auxiliary head) with every BatchNorm inside a cell op made non-affine (no
-    weight/bias, batch statistics unchanged), as NASLib's graph builds them.
+    weight/bias, batch statistics unchanged), and every pooling op of a cell followed by a
+    non-affine ``BatchNorm2d`` of its channels, as NASLib's graph builds them (its NB301 cell
+    ops are ``ops.MaxPool(C, 3, stride, use_bn=True)`` / ``ops.AvgPool(C, 3, stride,
+    use_bn=True)``: the pool, then ``BatchNorm2d(C, affine=False)``; NASLib's
+    ``search_spaces/nasbench301/graph.py``). The extra BNs have no parameters, so ``params``
+    is unchanged; they add one FLOP per pooled element, which is what the CSV's ``flops``
+    column counts beyond the plain DARTS network.
 
     Args:
         arch: any form :func:`to_genotype` accepts.
@@ -79,4 +86,9 @@ def build(arch: Any, num_classes: int = 10, *, C: int = C, layers: int = LAYERS)
             m.affine = False
             m.weight = None
             m.bias = None
+    for cell in model.cells:
+        c = cell.preprocess1.op[1].out_channels  # the cell's channels (every op keeps them)
+        for i, op in enumerate(cell._ops):
+            if isinstance(op, nn.AvgPool2d | nn.MaxPool2d):
+                cell._ops[i] = nn.Sequential(op, nn.BatchNorm2d(c, affine=False))
     return model
