@@ -1,11 +1,15 @@
 """SWAP / reg-SWAP / MeCo against the DARTS-1000 accuracies of the SWAP repository (sample).
 
-Run: ``.venv/bin/python benches/swap_darts.py [--n 50] [--repeats 8] [--seed 0] [--out f.json]``.
+Run: ``.venv/bin/python benches/swap_darts.py [--n 50] [--repeats 8] [--seed 0] [--layers 1]
+[--stem] [--out f.json]``.
 
-The SWAP paper's protocol (``../shared/data/README.md``, darts/): each genotype of
-``darts_1000_cifar10.csv`` built as a small DARTS network (C=3, one cell per stage, i.e.
-``darts.build(g, C=3, layers=3)``), Gaussian re-initialisation before each repeat, 16 input
-images, SWAP = mean over 32 repeats; the repository reports Spearman 0.93 over all 1,000
+The SWAP paper's protocol (pym1024/SWAP ``correlation.py``): each genotype of
+``darts_1000_cifar10.csv`` built as ``Network(3, 10, 1, genotype)`` -- C=3 and a single cell,
+which DARTS' rule makes a reduction cell, reading the image with no stem, i.e.
+``darts.build(g, C=3, layers=1, stem=False)`` (the default here; ``--layers 3 --stem`` is the
+stem + 3-cell network of the first reading, "C=3, one cell per stage") -- Gaussian
+re-initialisation before each repeat, 16 input images (the first 16 CIFAR-10 training
+images), SWAP = mean over 32 repeats; the repository reports Spearman 0.93 over all 1,000
 architectures. Here: ``--n`` architectures drawn with a fixed seed, 16 CIFAR-10 test images
 (JPEG-decoded copy, drawn with the same seed, CIFAR mean/std normalised; the reference used
 training images) and ``--repeats`` repeats (fewer than 32 to fit a shared 2-core machine).
@@ -53,7 +57,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--C", type=int, default=3, help="initial channels (paper: 3)")
-    ap.add_argument("--layers", type=int, default=3, help="cells (paper: one per stage, 3)")
+    ap.add_argument("--layers", type=int, default=1, help="cells (SWAP's network: 1)")
+    ap.add_argument(
+        "--stem", action="store_true", help="add the DARTS stem (SWAP's network has none)"
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -64,9 +71,8 @@ def main() -> None:
     t0 = time.perf_counter()
     for i, r in enumerate(rows):
         torch.manual_seed(int(r["id"]))
-        net = darts.build(
-            darts.parse_genotype(r["genotype"]), C=args.C, layers=args.layers, num_classes=10
-        )
+        g = darts.parse_genotype(r["genotype"])
+        net = darts.build(g, C=args.C, layers=args.layers, num_classes=10, stem=args.stem)
         s = swap_meco.swap_score(net, x, repeats=args.repeats, seed=int(r["id"]))
         vals["swap"][i] = s
         vals["reg_swap"][i] = s * swap_meco.reg_factor(
@@ -81,6 +87,7 @@ def main() -> None:
         "seed": args.seed,
         "C": args.C,
         "layers": args.layers,
+        "stem": args.stem,
         "seconds": round(secs, 1),
         "spearman": {k: stats.spearman(v, acc) for k, v in vals.items()},
         "kendall": {k: stats.kendall_tau(v, acc) for k, v in vals.items()},
