@@ -717,7 +717,7 @@ def build(
 ) -> torch.nn.Module:
     """Build the DARTS CIFAR evaluation network (``NetworkCIFAR``) of a genotype.
 
-    Stem Conv3x3(3 -> 3C, no bias)-BN; ``layers`` cells, reduction cells at ``layers // 3`` and
+    Stem Conv3x3(3 -> 3C, no bias)-BN (none with ``stem=False``); ``layers`` cells, reduction cells at ``layers // 3`` and
     ``2 * layers // 3`` (channels doubled there, starting from C); each cell preprocesses input
     0 with FactorizedReduce if the previous cell was a reduction cell, else ReLU-Conv1x1-BN,
     and input 1 with ReLU-Conv1x1-BN; in a reduction cell, ops reading nodes 0 and 1 have
@@ -745,7 +745,7 @@ def build(
         stem: with False there is no stem: the first cell's two inputs are the 3-channel image
             itself (``ReLU-Conv1x1-BN`` of it), as in SWAP's DARTS network (pym1024/SWAP
             ``src/search_space/networks.py``: ``Network(3, 10, 1, genotype)``, whose one cell
-            is a reduction cell on the raw input; :func:`build_swap`).
+            is a reduction cell on the raw input; ``zcnas score --space darts-c3``).
 
     Returns:
         A ``torch.nn.Module`` in training mode mapping ``(B, 3, H, W)`` to ``(B, num_classes)``.
