@@ -717,8 +717,9 @@ def build(
 ) -> torch.nn.Module:
     """Build the DARTS CIFAR evaluation network (``NetworkCIFAR``) of a genotype.
 
-    Stem Conv3x3(3 -> 3C, no bias)-BN (none with ``stem=False``); ``layers`` cells, reduction cells at ``layers // 3`` and
-    ``2 * layers // 3`` (channels doubled there, starting from C); each cell preprocesses input
+    Stem Conv3x3(3 -> 3C, no bias)-BN (none with ``stem=False``); ``layers`` cells,
+    reduction cells at ``layers // 3`` and ``2 * layers // 3`` (channels doubled there,
+    starting from C); each cell preprocesses input
     0 with FactorizedReduce if the previous cell was a reduction cell, else ReLU-Conv1x1-BN,
     and input 1 with ReLU-Conv1x1-BN; in a reduction cell, ops reading nodes 0 and 1 have
     stride 2. Ops: ``sep_conv_kxk`` = 2 x (ReLU, depthwise kxk, pointwise, BN), only the first
