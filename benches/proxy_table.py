@@ -352,8 +352,12 @@ def main() -> None:
     ap.add_argument("--store-dir", type=Path, default=STORES)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("columns", nargs="+", choices=sorted(COLUMNS))
-    r.add_argument("--workers", type=int, default=1)
+    r.add_argument(
+        "columns", nargs="+", choices=sorted(COLUMNS), help="table columns to score, in order"
+    )
+    r.add_argument(
+        "--workers", type=int, default=1, help="zcnas score worker processes (default 1)"
+    )
     r.add_argument(
         "--device",
         default="cpu",

@@ -139,10 +139,12 @@ def count_unique_columns(blocks: Any) -> int:
     """
     if isinstance(blocks, list | tuple) and not blocks:
         return 0
+    if blocks is None:
+        raise ZcnasError("`blocks` must be a 2-D array of codes or a sequence of them, got None")
     if _is_block_list(blocks):
-        arrs = [_as_codes(b, "codes") for b in blocks]
+        arrs = [_as_codes(b, f"blocks[{i}]") for i, b in enumerate(blocks)]
     else:
-        arrs = [_as_codes(blocks, "codes")]
+        arrs = [_as_codes(blocks, "blocks")]
     return _native.count_unique_columns(arrs)
 
 

@@ -343,7 +343,11 @@ def to_naslib_nb301(genotype: Any) -> list[list[tuple[int, int]]]:
     out = []
     for what, cell in (("normal", g.normal), ("reduce", g.reduce)):
         if any(name == "none" for name, _ in cell):
-            raise ZcnasError(f"NB301 encoding cannot hold 'none' (in the {what} cell of {g})")
+            raise ZcnasError(
+                f"NB301 encoding cannot hold 'none' (in the {what} cell of {g}); genotypes "
+                f"with 'none' edges are keyed by their text instead (zcnas.spaces.darts.key, "
+                f"zcnas score --space darts-c3)"
+            )
         out.append([(src, _NB301_ID[name]) for name, src in cell])
     return out
 

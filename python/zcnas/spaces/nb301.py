@@ -66,9 +66,11 @@ def build(arch: Any, num_classes: int = 10, *, C: int = C, layers: int = LAYERS)
     non-affine ``BatchNorm2d`` of its channels, as NASLib's graph builds them (its NB301 cell
     ops are ``ops.MaxPool(C, 3, stride, use_bn=True)`` / ``ops.AvgPool(C, 3, stride,
     use_bn=True)``: the pool, then ``BatchNorm2d(C, affine=False)``; NASLib's
-    ``search_spaces/nasbench301/graph.py``). The extra BNs have no parameters, so ``params``
-    is unchanged; they add one FLOP per pooled element, which is what the CSV's ``flops``
-    column counts beyond the plain DARTS network.
+    ``search_spaces/nasbench301/graph.py``). The pooling BNs have no parameters (the
+    parameter count is that of the DARTS network with non-affine cell-op BNs, which equals the
+    CSV's ``params``); they add one FLOP per pooled element, as the CSV's ``flops`` counts.
+    PyTorch's default initialisation (as NASLib's NB301 network), drawn from the global
+    generator (seed it with ``torch.manual_seed``).
 
     Args:
         arch: any form :func:`to_genotype` accepts.

@@ -156,19 +156,22 @@ fn count_distinct(words: &[u64], w: usize) -> usize {
 /// columns give 0.
 ///
 /// # Errors
-/// [`CoreError::InvalidParameter`](crate::error::CoreError) naming `codes` when a block's
+/// [`CoreError::InvalidParameter`](crate::error::CoreError) naming `blocks` when a block's
 /// length is not `rows * cols` for its declared shape, or blocks disagree on `rows`.
 pub fn count_unique_columns(blocks: &[(&[u8], usize, usize)]) -> Result<usize> {
     let Some(&(_, rows, _)) = blocks.first() else {
         return Ok(0);
     };
     let mut total = 0usize;
-    for &(codes, r, c) in blocks {
-        check_shape("codes", codes.len(), r, c)?;
+    for (i, &(codes, r, c)) in blocks.iter().enumerate() {
+        check_shape("blocks", codes.len(), r, c)?;
         if r != rows {
             return Err(crate::error::CoreError::InvalidParameter {
-                name: "codes",
-                reason: format!("blocks must have the same number of rows, got {rows} and {r}"),
+                name: "blocks",
+                reason: format!(
+                    "must all have the same number of rows (samples): block 0 has {rows}, \
+                     block {i} has {r}"
+                ),
             });
         }
         total += c;
