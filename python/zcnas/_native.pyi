@@ -5,6 +5,7 @@ Every array argument may have any memory layout (C or Fortran order, transposed 
 negative-stride views): the extension reads arrays through their strides.
 """
 
+from collections.abc import Sequence
 from typing import TypeAlias, final
 
 import numpy as np
@@ -22,6 +23,7 @@ __all__ = [
     "_after_fork_in_child",
     "aggregate",
     "corrcoef",
+    "count_unique_columns",
     "count_unique_rows",
     "eigvalsh",
     "eznas_crossover",
@@ -107,6 +109,7 @@ SYMMETRY_RTOL: float
 
 def hamming_kernel(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]: ...
 def count_unique_rows(codes: npt.NDArray[np.uint8]) -> int: ...
+def count_unique_columns(blocks: Sequence[npt.NDArray[np.uint8]]) -> int: ...
 def slogdet(a: _F64) -> tuple[float, float]: ...
 def corrcoef(x: _F64) -> _F64: ...
 def eigvalsh(s: _F64, symmetry_rtol: float = ..., method: str = ...) -> _F64: ...
