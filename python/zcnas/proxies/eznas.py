@@ -75,8 +75,12 @@ def relu_conv_bn_triplets(model: nn.Module) -> list[tuple[nn.Module, nn.Conv2d, 
     return out
 
 
-def eznas_init(model: nn.Module, generator: torch.Generator) -> None:
-    """The reference's re-initialisation, in place (see the module docstring)."""
+def eznas_init(model: nn.Module, generator: torch.Generator | None) -> None:
+    """The reference's re-initialisation, in place (see the module docstring): Conv2d weights
+    Kaiming normal (fan-out, ReLU gain: ``N(0, 2 / (k_h * k_w * out_channels))``), BatchNorm
+    weight 1 / bias 0, Linear weights ``N(0, 0.01**2)``, biases 0, drawn from ``generator``
+    (``None``: PyTorch's global generator). It is also NASLib's NB101 network initialisation
+    (:func:`zcnas.spaces.nb101.build`)."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.Conv2d):

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -470,22 +469,7 @@ def _modules() -> dict[str, Any]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.classifier(self.pool(self.layers(x)).flatten(1))
 
-    def naslib_init(model: nn.Module) -> None:
-        with torch.no_grad():
-            for m in model.modules():
-                if isinstance(m, nn.Conv2d):
-                    fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                    m.weight.normal_(0.0, math.sqrt(2.0 / fan_out))
-                    if m.bias is not None:
-                        m.bias.zero_()
-                elif isinstance(m, nn.BatchNorm2d):
-                    m.weight.fill_(1.0)
-                    m.bias.zero_()
-                elif isinstance(m, nn.Linear):
-                    m.weight.normal_(0.0, 0.01)
-                    m.bias.zero_()
-
-    return {"Network": Network, "naslib_init": naslib_init}
+    return {"Network": Network}
 
 
 #: Initialisations of :func:`build`.
@@ -550,10 +534,13 @@ def build(
     )
     if init not in INITS:
         raise ZcnasError(f"build: init must be one of {list(INITS)}, got {init!r}")
-    mods = _modules()
-    model = mods["Network"](
+    model = _modules()["Network"](
         s, int(stem_channels), int(num_stacks), int(cells_per_stack), int(num_classes)
     )
     if init == "naslib":
-        mods["naslib_init"](model)
+        # the same scheme as EZNAS's re-initialisation (Kaiming normal, fan-out, ReLU gain),
+        # here from the global generator
+        from zcnas.proxies.eznas import eznas_init
+
+        eznas_init(model, None)
     return model
