@@ -29,7 +29,8 @@ into its own store under ``--store-dir`` (default ``$ZCNAS_STORES`` or ``/work/s
   genotype is NaN there, left out of its cell's ``n``); ground truth its ``cifar10_valid``
   (written into the store by this script under the same keys). ``swap``'s default flavor is
   SWAP's protocol (Gaussian re-initialisation, mean of 32 repeats); the images are the first
-  16 packaged CIFAR-10 images (the reference: the first 16 training images, augmented), and
+  16 packaged CIFAR-10 images (the reference: the first 16 training images; its train
+  transforms are identities at 32x32), and
   every other proxy scores the network with PyTorch's default init. The store of the earlier
   network (stem + 3 cells, before 2026-12-04 late) is ``proxy_table_darts1000_3cell.db``.
 

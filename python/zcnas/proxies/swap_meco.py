@@ -188,10 +188,9 @@ def swap_count(model: nn.Module, inputs: Any) -> int:
     >>> swap_count(net, torch.tensor([1.0, -1.0]).reshape(2, 1, 1, 1))  # patterns 10 and 01
     2
     """
+    # distinct columns of the concatenated blocks, packed per column in Rust (no transpose);
+    # no hooked call, or calls without units, count 0
     blocks = _swap_blocks(model, inputs)
-    if sum(b.shape[1] for b in blocks) == 0:
-        return 0
-    # distinct columns of the concatenated blocks, packed per column in Rust (no transpose)
     return int(kernels.count_unique_columns([b.numpy() for b in blocks]))
 
 
