@@ -184,7 +184,13 @@ def _metrics(st, col: dict) -> list[str]:
         return []
 
 
-def run(names: list[str], workers: int, skip: list[str] | None = None, device: str = "cpu") -> None:
+def run(
+    names: list[str],
+    workers: int,
+    skip: list[str] | None = None,
+    device: str = "cpu",
+    retry_failed: bool = False,
+) -> None:
     STORES.mkdir(parents=True, exist_ok=True)
     for name in names:
         col = COLUMNS[name]
@@ -202,6 +208,8 @@ def run(names: list[str], workers: int, skip: list[str] | None = None, device: s
             from zcnas.proxies import list_proxies
 
             cmd += ["--proxies", ",".join(p for p in list_proxies() if p not in skip)]
+        if retry_failed:
+            cmd.append("--retry-failed")
         print(f"[{name}] {' '.join(cmd[:12])} ...", flush=True)
         subprocess.run(cmd, check=False)
 
@@ -371,6 +379,12 @@ def main() -> None:
         help="comma-separated proxies left out of this run (e.g. tenas_ntk, the slowest: "
         "its column then covers fewer architectures; a later run without --skip resumes it)",
     )
+    r.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="score again the architectures the store records as failed (zcnas score "
+        "--retry-failed), e.g. after a fix",
+    )
     sub.add_parser("table")
     e = sub.add_parser("export")
     e.add_argument("--out", type=Path, default=EXPORT)
@@ -379,7 +393,13 @@ def main() -> None:
     args = ap.parse_args()
     STORES = args.store_dir
     if args.cmd == "run":
-        run(args.columns, args.workers, [p for p in args.skip.split(",") if p], args.device)
+        run(
+            args.columns,
+            args.workers,
+            [p for p in args.skip.split(",") if p],
+            args.device,
+            args.retry_failed,
+        )
     elif args.cmd == "table":
         print(markdown())
     elif args.cmd == "export":
