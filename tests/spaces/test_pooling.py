@@ -1,4 +1,5 @@
-"""The cell spaces' fast avg_pool_3x3 equals PyTorch's ``nn.AvgPool2d`` kernel bit for bit:
+"""The cell spaces' fast avg_pool_3x3 and max pooling equal PyTorch's ``nn.AvgPool2d`` /
+``nn.MaxPool2d`` kernels bit for bit:
 forward, backward and double backward (grasp's Hessian-gradient product goes through it)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from zcnas.spaces._pooling import AvgPool3x3
+from zcnas.spaces._pooling import AvgPool3x3, MaxPool2d
 
 
 def _native() -> nn.AvgPool2d:
@@ -69,3 +70,66 @@ def test_nb201_cells_use_it():
 
     model = nb201.build("|avg_pool_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|none~1|none~2|")
     assert any(isinstance(m, AvgPool3x3) for m in model.modules())
+
+
+# ------------------------------------------------------------------ max pooling
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype", "k", "s", "p", "kind"),
+    [
+        ((3, 4, 8, 8), torch.float32, 3, 1, 1, "randn"),
+        ((2, 5, 7, 9), torch.float64, 3, 1, 1, "relu"),  # many tied zeros
+        ((2, 6, 9, 9), torch.float32, 3, 2, 1, "int"),  # ties among small integers
+        ((2, 3, 8, 8), torch.float32, 2, 2, 0, "relu"),  # NB101's stack downsampling
+        ((2, 3, 1, 1), torch.float32, 3, 1, 1, "randn"),
+        ((2, 4, 6, 5), torch.float32, 3, 1, 1, "nan"),  # NaN wins the window, as in the kernel
+        ((4, 16, 16, 16), torch.float32, 3, 1, 1, "relu"),
+    ],
+)
+def test_maxpool_forward_backward_double_backward_bitwise(shape, dtype, k, s, p, kind):
+    gen = torch.Generator().manual_seed(sum(shape) + k)
+    x0 = torch.randn(shape, generator=gen, dtype=dtype)
+    if kind == "relu":
+        x0 = x0.relu()
+    elif kind == "int":
+        x0 = torch.randint(0, 3, shape, generator=gen).to(dtype)
+    elif kind == "nan":
+        x0[0, 1, 2, 3] = float("nan")
+    results = []
+    for pool in (nn.MaxPool2d(k, s, p), MaxPool2d(k, s, p)):
+        x = x0.clone().requires_grad_(True)
+        y = pool(x)
+        g = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
+        v = torch.randn(shape, generator=torch.Generator().manual_seed(2), dtype=dtype)
+        (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+        gg = g.clone().requires_grad_(True)
+        (gx2,) = torch.autograd.grad(pool(x), x, gg, create_graph=True)
+        (dg,) = torch.autograd.grad((gx2 * v).sum(), gg)
+        results.append((y.detach(), gx.detach(), dg))
+    for a, b in zip(*results, strict=True):
+        assert a.shape == b.shape
+        assert a.stride() == b.stride()  # same layout leaves the op (NCHW contiguous)
+        assert torch.equal(a.nan_to_num(7.0), b.nan_to_num(7.0)), (a - b).abs().max()
+        assert torch.equal(a.isnan(), b.isnan())
+
+
+def test_maxpool_is_a_maxpool_and_falls_back():
+    pool = MaxPool2d(3, stride=1, padding=1)
+    native = nn.MaxPool2d(3, stride=1, padding=1)
+    assert isinstance(pool, nn.MaxPool2d)
+    assert pool.extra_repr() == native.extra_repr()
+    assert pool.state_dict() == {}
+    x = torch.randn(2, 3, 6, 6)
+    for xin in (
+        x.to(torch.bfloat16),  # not a fast-path dtype
+        x[0],  # unbatched 3-D input
+        x.contiguous(memory_format=torch.channels_last),  # already channels-last
+    ):
+        got = pool(xin)
+        assert torch.equal(got, native(xin))
+        assert got.stride() == native(xin).stride()
+    ind = MaxPool2d(2, return_indices=True)(x)  # indices requested: native kernel
+    assert all(
+        torch.equal(a, b) for a, b in zip(ind, nn.MaxPool2d(2, return_indices=True)(x), strict=True)
+    )

@@ -1,6 +1,7 @@
-"""A faster CPU path for the cell spaces' ``avg_pool_3x3`` (3x3, stride 1, padding 1,
-``count_include_pad=False``), bit-for-bit equal to ``nn.AvgPool2d``.
+"""Faster CPU paths for the cell spaces' pooling ops, bit-for-bit equal to PyTorch's kernels:
+``avg_pool_3x3`` (:class:`AvgPool3x3`) and max pooling (:class:`MaxPool2d`).
 
+**Average pooling** (3x3, stride 1, padding 1, ``count_include_pad=False``).
 PyTorch's CPU ``avg_pool2d`` kernel for NCHW tensors walks every output pixel and sums its
 window in a scalar loop; on NB201 cells that one op was 45% of the torch time of the
 13-proxy call (issue 16's profile). Here the window sum is nine whole-tensor additions of
@@ -15,6 +16,19 @@ adjoint's own backward is the forward again, which is what PyTorch's double back
 
 The fast path is taken for 4-D float32/float64 CPU inputs; anything else (CUDA, half
 precision, other pooling parameters) uses ``nn.AvgPool2d``'s own kernel.
+
+**Max pooling** (NB101's ``maxpool3x3`` and stack downsampling, DARTS/NB301 ``max_pool_3x3``).
+PyTorch's CPU ``max_pool2d`` for NCHW tensors is a scalar loop per output pixel: 40-170 ms
+forward on a (30, 128, 32, 32) tensor, where its channels-last kernel (vectorised over
+channels) takes 3-5 ms. Both kernels scan each window in the same order and keep the first
+maximum (``val > max || isnan(val)``), so they give the same values and the same argmax
+indices. :class:`MaxPool2d` converts a contiguous NCHW input to channels-last, pools there,
+and returns a contiguous NCHW output; its backward scatters through PyTorch's own
+``max_pool2d_with_indices_backward`` (channels-last, same per-channel output order) and
+returns a contiguous NCHW gradient, and the double backward is the gather at the argmax
+indices that PyTorch's double backward computes. The tensors that leave the op (output,
+gradients) have the same layout as with ``nn.MaxPool2d``, so the kernels around it are not
+changed either. (Checked bitwise in ``tests/spaces/test_pooling.py``, ties and NaN included.)
 """
 
 from __future__ import annotations
@@ -23,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["AvgPool3x3"]
+__all__ = ["AvgPool3x3", "MaxPool2d"]
 
 
 def _counts(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -89,3 +103,70 @@ class AvgPool3x3(nn.AvgPool2d):
             and self.divisor_override is None
         )
         return _BoxAvg.apply(x) if fast else super().forward(x)
+
+
+# ------------------------------------------------------------------------------ max pooling
+
+
+def _pair(v: int | tuple[int, ...]) -> list[int]:
+    return [int(v), int(v)] if isinstance(v, int) else [int(t) for t in v]
+
+
+class _MaxPool(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, k: list[int], s: list[int], p: list[int]) -> torch.Tensor:  # type: ignore[override]
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+        y, idx = torch.ops.aten.max_pool2d_with_indices(x_cl, k, s, p, [1, 1], False)
+        ctx.save_for_backward(x_cl, idx)
+        ctx.params = (k, s, p)
+        return y.contiguous()
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):  # type: ignore[override]
+        x_cl, idx = ctx.saved_tensors
+        return _MaxPoolAdjoint.apply(g, x_cl, idx, ctx.params), None, None, None
+
+
+class _MaxPoolAdjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, g: torch.Tensor, x_cl: torch.Tensor, idx: torch.Tensor, params):  # type: ignore[override]
+        k, s, p = params
+        g_cl = g.contiguous(memory_format=torch.channels_last)
+        gx = torch.ops.aten.max_pool2d_with_indices_backward(
+            g_cl, x_cl, k, s, p, [1, 1], False, idx
+        )
+        ctx.save_for_backward(idx)
+        return gx.contiguous()
+
+    @staticmethod
+    def backward(ctx, gg: torch.Tensor):  # type: ignore[override]
+        (idx,) = ctx.saved_tensors
+        i = idx.contiguous()
+        out = gg.contiguous().flatten(2).gather(2, i.flatten(2)).view(i.shape)
+        return out, None, None, None
+
+
+class MaxPool2d(nn.MaxPool2d):
+    """``nn.MaxPool2d`` with a faster, bitwise-equal CPU path (see the module docstring).
+
+    It is an ``nn.MaxPool2d`` (same constructor, attributes, ``repr`` and empty state dict),
+    so code that looks for pooling layers (FLOPs counting) finds it. The fast path is taken
+    for contiguous NCHW float32/float64 CPU inputs without ``dilation``, ``ceil_mode`` or
+    ``return_indices``; anything else runs ``nn.MaxPool2d``'s own kernel.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fast = (
+            x.dim() == 4
+            and x.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64)
+            and x.is_contiguous()
+            and not self.return_indices
+            and not self.ceil_mode
+            and _pair(self.dilation) == [1, 1]
+        )
+        if not fast:
+            return super().forward(x)
+        k = _pair(self.kernel_size)
+        s = _pair(self.stride if self.stride is not None else self.kernel_size)
+        return _MaxPool.apply(x, k, s, _pair(self.padding))

@@ -495,7 +495,7 @@ def _modules() -> dict[str, Any]:
     import torch
     from torch import nn
 
-    from zcnas.spaces._pooling import AvgPool3x3
+    from zcnas.spaces._pooling import AvgPool3x3, MaxPool2d
 
     class ReLUConvBN(nn.Module):
         """ReLU -> Conv (no bias) -> BN."""
@@ -585,7 +585,7 @@ def _modules() -> dict[str, Any]:
                 return AvgPool3x3()
             return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
         if name == "max_pool_3x3":
-            return nn.MaxPool2d(3, stride=stride, padding=1)
+            return MaxPool2d(3, stride=stride, padding=1)  # nn.MaxPool2d, bitwise, faster
         if name == "skip_connect":
             return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
         if name.startswith("sep_conv_"):

@@ -382,6 +382,8 @@ def _modules() -> dict[str, Any]:
     import torch
     from torch import nn
 
+    from zcnas.spaces._pooling import MaxPool2d
+
     class ConvBnRelu(nn.Module):
         """Conv (no bias, same padding) -> BN (affine; TF's epsilon 1e-5, momentum 0.003) ->
         ReLU."""
@@ -400,7 +402,7 @@ def _modules() -> dict[str, Any]:
             return ConvBnRelu(c, c, 3)
         if op == "conv1x1-bn-relu":
             return ConvBnRelu(c, c, 1)
-        return nn.MaxPool2d(3, stride=1, padding=1)
+        return MaxPool2d(3, stride=1, padding=1)  # nn.MaxPool2d, bitwise equal, faster on CPU
 
     class Cell(nn.Module):
         """One NB101 module: vertex t sums the (channel-truncated) outputs of its interior
@@ -456,7 +458,7 @@ def _modules() -> dict[str, Any]:
             c_in = c_out = stem
             for k in range(stacks):
                 if k > 0:
-                    layers.append(nn.MaxPool2d(2, stride=2))
+                    layers.append(MaxPool2d(2, stride=2))
                     c_out *= 2
                 for _ in range(cells):
                     layers.append(Cell(spec, c_in, c_out))
