@@ -259,3 +259,15 @@ def test_meco_term_on_rank_deficient_maps():
     got = swap_meco._meco_term(fea, None)
     ref = np.linalg.eigvalsh(np.corrcoef(fea.reshape(256, -1).double().numpy()))[0]
     assert got == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize(("c", "n"), [(64, 64), (96, 16), (512, 64)])
+def test_meco_term_is_zero_when_channels_cover_positions(c, n):
+    """C >= H*W: the correlation is singular, and the eigensolver's minimum (what the
+    reference computes) is rounding noise around the exact 0 returned without it."""
+    x = torch.randn(c, n, 1, generator=torch.Generator().manual_seed(c + n), dtype=torch.float64)
+    assert swap_meco._meco_term(x, None) == 0.0
+    low = float(torch.min(torch.real(torch.linalg.eig(torch.corrcoef(x.reshape(c, n)))[0])))
+    assert abs(low) < 1e-12
+    wide = torch.randn(c, 2 * c, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert swap_meco._meco_term(wide, None) > 1e-3  # C < H*W: a decomposition, not the shortcut

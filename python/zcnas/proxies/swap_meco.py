@@ -48,9 +48,12 @@ fails (``random.sample``); here all ``C`` are kept and the factor is ``C / C = 1
 
 Departures: correlations and eigenvalues in float64 (:func:`zcnas.kernels.corrcoef` and the
 symmetric ``numpy.linalg.eigvalsh``, LAPACK; the reference uses float32 ``torch.corrcoef`` and
-the general ``torch.linalg.eig``, real parts); outputs that are not tensors (or tuples whose
-first element is a tensor) and 0-d features are skipped where the reference would crash; the
-caller's model is never modified (the reference hooks it in place).
+the general ``torch.linalg.eig``, real parts); a layer with at least as many channels as
+positions (``C >= H*W``: the correlation is singular, its minimum eigenvalue exactly 0) gives
+0 without a decomposition, where an eigensolver returns rounding noise (about 1e-15 in float64,
+1e-7 in float32), which saves the ``C x C`` decompositions of wide late layers; outputs that
+are not tensors (or tuples whose first element is a tensor) and 0-d features are skipped where
+the reference would crash; the caller's model is never modified (the reference hooks it in place).
 """
 
 from __future__ import annotations
@@ -360,6 +363,13 @@ def _meco_term(fea: torch.Tensor, opt_gen: torch.Generator | None) -> float | No
         idx = torch.randperm(c, generator=opt_gen)[:k].numpy()
         x = x[idx]
         scale = c / k
+    if x.shape[0] >= x.shape[1]:
+        # C channels over n <= C positions: the rows, centred, span at most n - 1 < C
+        # dimensions, so the correlation matrix (positive semi-definite, NaN rows zeroed) is
+        # singular and its minimum eigenvalue is exactly 0; an eigensolver returns rounding
+        # noise there (about +-1e-15 in float64, +-1e-7 in the reference's float32), at the
+        # cost of a C x C decomposition (512 x 512 of rank 63 in NB101's last stack)
+        return 0.0
     corr = kernels.corrcoef(x)
     corr[~np.isfinite(corr)] = 0.0
     # LAPACK's divide-and-conquer (numpy): the correlation of one sample's C channels over
