@@ -134,3 +134,9 @@ def test_score_rerun_shows_the_stored_architectures(tmp_path, capsys):
     second = json.loads(capsys.readouterr().out)
     assert list(second) == ["1338", "6111", "5"]
     assert {k: second[k] for k in first} == first
+
+
+def test_score_table_states_units(capsys):
+    assert main(["score", "--space", "nb201", "--proxies", "params,flops", "--arch", "11472"]) == 0
+    out = capsys.readouterr().out
+    assert "params (M)" in out and "flops (MFLOPs)" in out

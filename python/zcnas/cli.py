@@ -400,8 +400,9 @@ def _score(args: argparse.Namespace) -> int:
     keys = list(results)
     table = Table(title=f"{args.space} {args.dataset}: proxy scores (higher = better)")
     table.add_column("arch")
+    units = {"params": "params (M)", "flops": "flops (MFLOPs)"}  # NASLib's units
     for p in names:
-        table.add_column(p, justify="right")
+        table.add_column(units.get(p, p), justify="right")
     for k in keys[:20]:
         table.add_row(k, *(f"{results[k][p]:.4g}" for p in names))
     console.print(table)
