@@ -272,3 +272,30 @@ def test_structure_aux_none_and_drop_path(swap_rows):
     for bad in ({"C": 0}, {"layers": 0}, {"num_classes": True}, {"auxiliary": 1}):
         with pytest.raises(ZcnasError, match=next(iter(bad))):
             darts.build(darts.DARTS_V2, **bad)
+
+
+def test_naslib_ops_variant():
+    """naslib_ops: non-affine BNs in cell ops, a non-affine BN after each pool, the stem and
+    the preprocessing BNs still affine; the same random draws as the default network."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    plain = darts.build(darts.DARTS_V2, C=8, layers=3)
+    torch.manual_seed(0)
+    nas = darts.build(darts.DARTS_V2, C=8, layers=3, naslib_ops=True)
+    for name, m in nas.named_modules():
+        if isinstance(m, nn.BatchNorm2d):
+            assert m.affine == ("._ops." not in f".{name}"), name
+    pools = [m for m in nas.modules() if isinstance(m, nn.MaxPool2d | nn.AvgPool2d)]
+    assert pools
+    for cell in nas.cells:
+        for op in cell._ops:
+            if any(isinstance(m, nn.MaxPool2d | nn.AvgPool2d) for m in op.modules()):
+                assert isinstance(op, nn.Sequential)
+                assert isinstance(op[1], nn.BatchNorm2d) and not op[1].affine
+    convs = [m.weight for m in plain.modules() if isinstance(m, nn.Conv2d)]
+    convs_nas = [m.weight for m in nas.modules() if isinstance(m, nn.Conv2d)]
+    assert all(torch.equal(a, b) for a, b in zip(convs, convs_nas, strict=True))
+    with pytest.raises(ZcnasError, match="naslib_ops"):
+        darts.build(darts.DARTS_V2, naslib_ops=1)

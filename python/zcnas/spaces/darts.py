@@ -500,12 +500,14 @@ def _modules() -> dict[str, Any]:
     class ReLUConvBN(nn.Module):
         """ReLU -> Conv (no bias) -> BN."""
 
-        def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
+        def __init__(
+            self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine=True
+        ):
             super().__init__()
             self.op = nn.Sequential(
                 nn.ReLU(inplace=False),
                 nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-                nn.BatchNorm2d(c_out),
+                nn.BatchNorm2d(c_out, affine=affine),
             )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -514,7 +516,7 @@ def _modules() -> dict[str, Any]:
     class DilConv(nn.Module):
         """ReLU -> depthwise kxk (stride, dilation) -> pointwise 1x1 -> BN."""
 
-        def __init__(self, c_in, c_out, kernel, stride, padding, dilation):
+        def __init__(self, c_in, c_out, kernel, stride, padding, dilation, affine=True):
             super().__init__()
             self.op = nn.Sequential(
                 nn.ReLU(inplace=False),
@@ -529,7 +531,7 @@ def _modules() -> dict[str, Any]:
                     bias=False,
                 ),
                 nn.Conv2d(c_in, c_out, 1, bias=False),
-                nn.BatchNorm2d(c_out),
+                nn.BatchNorm2d(c_out, affine=affine),
             )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -538,11 +540,11 @@ def _modules() -> dict[str, Any]:
     class SepConv(nn.Module):
         """Two stacked (ReLU, depthwise kxk, pointwise 1x1, BN); only the first is strided."""
 
-        def __init__(self, c_in, c_out, kernel, stride, padding):
+        def __init__(self, c_in, c_out, kernel, stride, padding, affine=True):
             super().__init__()
             self.op = nn.Sequential(
-                DilConv(c_in, c_in, kernel, stride, padding, 1).op,
-                DilConv(c_in, c_out, kernel, 1, padding, 1).op,
+                DilConv(c_in, c_in, kernel, stride, padding, 1, affine).op,
+                DilConv(c_in, c_out, kernel, 1, padding, 1, affine).op,
             )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -564,35 +566,39 @@ def _modules() -> dict[str, Any]:
         """ReLU, then two 1x1 stride-2 convs (C_out/2 each; the second on the input shifted by
         one pixel), concatenated, then BN."""
 
-        def __init__(self, c_in: int, c_out: int) -> None:
+        def __init__(self, c_in: int, c_out: int, affine: bool = True) -> None:
             super().__init__()
             if c_out % 2:
                 raise ZcnasError(f"FactorizedReduce needs an even channel count, got {c_out}")
             self.relu = nn.ReLU(inplace=False)
             self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, padding=0, bias=False)
             self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, padding=0, bias=False)
-            self.bn = nn.BatchNorm2d(c_out)
+            self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = self.relu(x)
             return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
 
-    def make_op(name: str, c: int, stride: int) -> nn.Module:
+    def make_op(name: str, c: int, stride: int, naslib: bool = False) -> nn.Module:
+        """A cell op; ``naslib``: NASLib's NB301 variant (non-affine BNs, BN after pools)."""
+        affine = not naslib
         if name == "none":
             return Zero(stride)
-        if name == "avg_pool_3x3":
-            if stride == 1:  # nn.AvgPool2d(3, 1, 1, count_include_pad=False), faster on CPU
-                return AvgPool3x3()
-            return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
-        if name == "max_pool_3x3":
-            return MaxPool2d(3, stride=stride, padding=1)  # nn.MaxPool2d, bitwise, faster
+        if name in ("avg_pool_3x3", "max_pool_3x3"):
+            if name == "max_pool_3x3":
+                pool: nn.Module = MaxPool2d(3, stride=stride, padding=1)  # bitwise, faster
+            elif stride == 1:  # nn.AvgPool2d(3, 1, 1, count_include_pad=False), faster on CPU
+                pool = AvgPool3x3()
+            else:
+                pool = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+            return nn.Sequential(pool, nn.BatchNorm2d(c, affine=False)) if naslib else pool
         if name == "skip_connect":
-            return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
+            return nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine)
         if name.startswith("sep_conv_"):
             k = int(name[-1])
-            return SepConv(c, c, k, stride, k // 2)
+            return SepConv(c, c, k, stride, k // 2, affine)
         k = int(name[-1])  # dil_conv_3x3 / dil_conv_5x5: dilation 2, padding 2 or 4
-        return DilConv(c, c, k, stride, k - 1, 2)
+        return DilConv(c, c, k, stride, k - 1, 2, affine)
 
     def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
         keep = 1.0 - drop_prob
@@ -602,7 +608,7 @@ def _modules() -> dict[str, Any]:
     class Cell(nn.Module):
         """One DARTS cell; ``forward(s0, s1, drop_prob)`` returns the concatenated nodes."""
 
-        def __init__(self, cell, concat, c_pp, c_p, c, reduction, reduction_prev):
+        def __init__(self, cell, concat, c_pp, c_p, c, reduction, reduction_prev, naslib=False):
             super().__init__()
             if reduction_prev:
                 self.preprocess0 = FactorizedReduce(c_pp, c)
@@ -614,7 +620,7 @@ def _modules() -> dict[str, Any]:
             self.multiplier = len(self.concat)
             self.indices = tuple(src for _, src in cell)
             self._ops = nn.ModuleList(
-                make_op(name, c, 2 if reduction and src < 2 else 1) for name, src in cell
+                make_op(name, c, 2 if reduction and src < 2 else 1, naslib) for name, src in cell
             )
 
         def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0):
@@ -654,7 +660,7 @@ def _modules() -> dict[str, Any]:
         """The DARTS CIFAR evaluation network; ``forward`` returns logits."""
 
         def __init__(
-            self, genotype: Genotype, C, layers, num_classes, auxiliary, stem=True
+            self, genotype: Genotype, C, layers, num_classes, auxiliary, stem=True, naslib=False
         ) -> None:
             super().__init__()
             self.genotype = genotype
@@ -678,7 +684,7 @@ def _modules() -> dict[str, Any]:
                     c_curr *= 2
                 cell_ops = genotype.reduce if reduction else genotype.normal
                 concat = genotype.reduce_concat if reduction else genotype.normal_concat
-                cell = Cell(cell_ops, concat, c_pp, c_p, c_curr, reduction, reduction_prev)
+                cell = Cell(cell_ops, concat, c_pp, c_p, c_curr, reduction, reduction_prev, naslib)
                 cells.append(cell)
                 reduction_prev = reduction
                 c_pp, c_p = c_p, cell.multiplier * c_curr
@@ -718,6 +724,7 @@ def build(
     num_classes: int = 10,
     auxiliary: bool = False,
     stem: bool = True,
+    naslib_ops: bool = False,
 ) -> torch.nn.Module:
     """Build the DARTS CIFAR evaluation network (``NetworkCIFAR``) of a genotype.
 
@@ -751,6 +758,12 @@ def build(
             itself (``ReLU-Conv1x1-BN`` of it), as in SWAP's DARTS network (pym1024/SWAP
             ``src/search_space/networks.py``: ``Network(3, 10, 1, genotype)``, whose one cell
             is a reduction cell on the raw input; ``zcnas score --space darts-c3``).
+        naslib_ops: NASLib's NB301 cell ops (``search_spaces/nasbench301/graph.py``): every
+            BatchNorm inside a cell op is non-affine (no weight/bias; the stem's and the
+            preprocessing BNs stay affine), and each pooling op is
+            ``nn.Sequential(pool, BatchNorm2d(C, affine=False))`` (NASLib's ``MaxPool`` /
+            ``AvgPool`` with ``use_bn=True``). Used by :func:`zcnas.spaces.nb301.build`. It
+            draws the same random numbers as the default (BN initialisation draws none).
 
     Returns:
         A ``torch.nn.Module`` in training mode mapping ``(B, 3, H, W)`` to ``(B, num_classes)``.
@@ -764,4 +777,8 @@ def build(
         raise ZcnasError(f"build: auxiliary must be a bool, got {auxiliary!r}")
     if not isinstance(stem, bool):
         raise ZcnasError(f"build: stem must be a bool, got {stem!r}")
-    return _modules()["NetworkCIFAR"](g, int(C), int(layers), int(num_classes), auxiliary, stem)
+    if not isinstance(naslib_ops, bool):
+        raise ZcnasError(f"build: naslib_ops must be a bool, got {naslib_ops!r}")
+    return _modules()["NetworkCIFAR"](
+        g, int(C), int(layers), int(num_classes), auxiliary, stem, naslib_ops
+    )

@@ -61,11 +61,11 @@ def key(arch: Any) -> str:
 
 def build(arch: Any, num_classes: int = 10, *, C: int = C, layers: int = LAYERS) -> torch.nn.Module:
     """NASLib's NB301 CIFAR network of ``arch``: :func:`zcnas.spaces.darts.build` (``C=32``,
-    8 cells, no auxiliary head) with every BatchNorm inside a cell op made non-affine (no
-    weight/bias, batch statistics unchanged), and every pooling op of a cell followed by a
-    non-affine ``BatchNorm2d`` of its channels, as NASLib's graph builds them (its NB301 cell
-    ops are ``ops.MaxPool(C, 3, stride, use_bn=True)`` / ``ops.AvgPool(C, 3, stride,
-    use_bn=True)``: the pool, then ``BatchNorm2d(C, affine=False)``; NASLib's
+    8 cells, no auxiliary head, ``naslib_ops=True``): every BatchNorm inside a cell op is
+    non-affine (no weight/bias, batch statistics unchanged), and every pooling op of a cell is
+    followed by a non-affine ``BatchNorm2d`` of its channels, as NASLib's graph builds them (its
+    NB301 cell ops are ``ops.MaxPool(C, 3, stride, use_bn=True)`` / ``ops.AvgPool(C, 3,
+    stride, use_bn=True)``: the pool, then ``BatchNorm2d(C, affine=False)``; NASLib's
     ``search_spaces/nasbench301/graph.py``). The pooling BNs have no parameters (the
     parameter count is that of the DARTS network with non-affine cell-op BNs, which equals the
     CSV's ``params``); they add one FLOP per pooled element, as the CSV's ``flops`` counts.
@@ -80,17 +80,6 @@ def build(arch: Any, num_classes: int = 10, *, C: int = C, layers: int = LAYERS)
     Returns:
         A module in training mode mapping ``(B, 3, H, W)`` to ``(B, num_classes)``.
     """
-    from torch import nn
-
-    model = darts.build(to_genotype(arch), C=C, layers=layers, num_classes=num_classes)
-    for name, m in model.named_modules():
-        if isinstance(m, nn.BatchNorm2d) and "._ops." in f".{name}":
-            m.affine = False
-            m.weight = None
-            m.bias = None
-    for cell in model.cells:
-        c = cell.preprocess1.op[1].out_channels  # the cell's channels (every op keeps them)
-        for i, op in enumerate(cell._ops):
-            if isinstance(op, nn.AvgPool2d | nn.MaxPool2d):
-                cell._ops[i] = nn.Sequential(op, nn.BatchNorm2d(c, affine=False))
-    return model
+    return darts.build(
+        to_genotype(arch), C=C, layers=layers, num_classes=num_classes, naslib_ops=True
+    )
