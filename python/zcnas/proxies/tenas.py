@@ -25,7 +25,9 @@ built for groups of weight tensors holding at most :data:`NTK_MEMORY_MB` MiB of 
 (B x P_group x 8 bytes) and Theta is accumulated over groups in float64, so memory is bounded
 by that budget plus one forward's graph (the unchunked rows would be B x P x 8 bytes: 5.7 GB
 for resnet18 at B = 64). A model that fits in one group runs exactly the reference's B
-backward passes; k groups cost k x B.
+backward passes; k groups cost k x B. The rows and Theta stay on the model's device (a GPU
+computes the float64 Gram there); only the B x B Theta is copied to the host for the
+eigenvalues.
 
 Sign: the reference ranks ``-cond`` (a lower condition number is better), so the registered
 score is **-cond, higher = better** (at most -1 for a positive definite Gram). Departures: the
@@ -138,7 +140,7 @@ def ntk_eigenvalues(
     weights = [p for n, p in net.named_parameters() if "weight" in n]
     if not weights:
         raise ZcnasError("TE-NAS NTK needs parameters whose name contains 'weight'")
-    gram = torch.zeros(b, b, dtype=torch.float64)
+    gram: torch.Tensor | None = None  # on the output's device (a GPU keeps its rows)
     budget = NTK_MEMORY_MB if memory_mb is None else memory_mb
     with torch.enable_grad():
         out = net(inputs) if run is None else run(net)
@@ -153,12 +155,16 @@ def ntk_eigenvalues(
                 parts = [g.detach().reshape(-1) for g in grads if g is not None]
                 row = torch.cat(parts) if parts else per_sample.new_zeros(0)
                 if rows is None:  # the group's rows, filled in place: B x P_group float64
-                    rows = torch.empty(b, row.numel(), dtype=torch.float64)
-                rows[i] = row.cpu()
+                    rows = torch.empty(b, row.numel(), dtype=torch.float64, device=row.device)
+                rows[i] = row
                 del grads, parts, row
-            gram += rows @ rows.t()
-            del rows
-    return kernels.eigvalsh(gram.numpy())  # the Rust symmetric solver, float64
+            assert rows is not None
+            part = rows @ rows.t()
+            gram = part if gram is None else gram + part
+            del rows, part
+    assert gram is not None
+    # only the B x B Gram leaves the device: the Rust symmetric solver, float64
+    return kernels.eigvalsh(gram.cpu().numpy())
 
 
 def ntk_score_from_eigenvalues(eigenvalues: Any, flavor: str = "tenas") -> float:
