@@ -353,23 +353,25 @@ def _first_feature(out: Any) -> torch.Tensor | None:
 def _meco_term(fea: torch.Tensor, opt_gen: torch.Generator | None) -> float | None:
     if fea.dim() == 0:
         return None
-    x = fea.detach().reshape(fea.shape[0], -1).cpu().double().numpy()
-    if x.shape[1] < 2:  # one position per channel: no correlation to measure
+    flat = fea.detach().reshape(fea.shape[0], -1)
+    c, n = flat.shape
+    if n < 2:  # one position per channel: no correlation to measure
         return None
-    c = x.shape[0]
     scale = 1.0
     if opt_gen is not None:
         k = min(MECO_OPT_CHANNELS, c)
-        idx = torch.randperm(c, generator=opt_gen)[:k].numpy()
-        x = x[idx]
+        idx = torch.randperm(c, generator=opt_gen)[:k]  # drawn for every layer, as before
+        flat = flat[idx.to(flat.device)]
         scale = c / k
-    if x.shape[0] >= x.shape[1]:
+    if flat.shape[0] >= n:
         # C channels over n <= C positions: the rows, centred, span at most n - 1 < C
         # dimensions, so the correlation matrix (positive semi-definite, NaN rows zeroed) is
         # singular and its minimum eigenvalue is exactly 0; an eigensolver returns rounding
         # noise there (about +-1e-15 in float64, +-1e-7 in the reference's float32), at the
-        # cost of a C x C decomposition (512 x 512 of rank 63 in NB101's last stack)
+        # cost of a C x C decomposition (512 x 512 of rank 63 in NB101's last stack) and of
+        # copying the feature map to the host
         return 0.0
+    x = flat.cpu().double().numpy()
     corr = kernels.corrcoef(x)
     corr[~np.isfinite(corr)] = 0.0
     # LAPACK's divide-and-conquer (numpy): the correlation of one sample's C channels over
