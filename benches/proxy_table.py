@@ -141,6 +141,11 @@ PAPER = {
 }
 
 
+#: (proxy, column) -> Spearman of NAS-Bench-Suite-Zero's stored values on the live cell's
+#: architectures (filled by :func:`table`).
+SUITE_ZERO: dict[tuple[str, str], float] = {}
+
+
 def _darts1000() -> list[tuple[str, float]]:
     """(genotype text, cifar10_valid) of the 1,000 rows of the DARTS-1000 file, in file order."""
     with open(DARTS1000) as f:
@@ -215,10 +220,14 @@ def run(
 
 
 def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[str, int]]:
-    """(proxies, (proxy, column) -> (Spearman, n), column -> architectures with scores)."""
+    """(proxies, (proxy, column) -> (Spearman, n), column -> architectures with scores).
+
+    For the columns with imported Suite-Zero values (nb101, nb301), ``SUITE_ZERO`` is filled
+    with (proxy, column) -> Spearman of the stored value on the same architectures."""
     from zcnas import stats
     from zcnas.bench import ScoreStore
 
+    SUITE_ZERO.clear()
     cells: dict[tuple[str, str], tuple[float, int]] = {}
     n_archs: dict[str, int] = {}
     proxies: set[str] = set()
@@ -231,6 +240,12 @@ def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[s
                 df = st.query(col["space"], col["task"], flavor="default")
             except Exception:
                 continue
+            stored = None
+            if "import" in col:
+                try:
+                    stored = st.query(col["space"], col["task"], flavor="naslib")
+                except Exception:
+                    stored = None
         if col["metric"] not in df.columns:
             continue
         truth = df[col["metric"]].to_numpy()
@@ -247,6 +262,11 @@ def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[s
                 continue
             s = np.where(np.isinf(s), np.sign(s) * np.finfo(np.float64).max, s)  # -inf lowest
             cells[(p, name)] = (stats.spearman(s[ok], truth[ok]), int(ok.sum()))
+            if stored is not None and p in stored.columns:
+                ref = stored[p].reindex(df.index).to_numpy(dtype=float)
+                both = ok & np.isfinite(ref)
+                if both.sum() == ok.sum():  # the same architectures as the live cell
+                    SUITE_ZERO[(p, name)] = stats.spearman(ref[both], truth[both])
             proxies.add(p)
     return sorted(proxies), cells, n_archs
 
@@ -267,6 +287,8 @@ def markdown() -> str:
             txt = "—" if v is None else f"{v[0]:.3f} (n={v[1]})"
             if (p, c) in PAPER:
                 txt += f" [paper {PAPER[(p, c)]:.2f}]"
+            if (p, c) in SUITE_ZERO:
+                txt += f" [Suite-Zero {SUITE_ZERO[(p, c)]:.3f}]"
             row.append(txt)
         lines.append(f"| {p} | " + " | ".join(row) + " |")
     status = []
