@@ -485,3 +485,24 @@ def test_no_silent_constants_on_vector_features():
         score(net, x, None, ["meco"])
     app = applicable(ZOO["resnet"](), torch.randn(2, 3, 32, 32), proxies=["eznas_a"])
     assert not app["eznas_a"].ok and "more than once" in app["eznas_a"].reason
+
+
+def test_ntk_memory_budget_env(batch, monkeypatch):
+    """$ZCNAS_NTK_MEMORY_MB sets the group budget (changing the Gram's split, so values move at
+    rounding only); a bad value is a clear error; the CPU default is NTK_MEMORY_MB."""
+    x, _ = batch
+    model = nb201.build(77, C=8, N=1)
+    monkeypatch.delenv("ZCNAS_NTK_MEMORY_MB", raising=False)
+    assert tenas.ntk_memory_mb("cpu") == tenas.NTK_MEMORY_MB
+    one = tenas.ntk_eigenvalues(model, x)
+    calls = []
+    real = tenas._groups
+    monkeypatch.setattr(tenas, "_groups", lambda w, b, mb: calls.append(mb) or real(w, b, mb))
+    monkeypatch.setenv("ZCNAS_NTK_MEMORY_MB", "0.05")
+    many = tenas.ntk_eigenvalues(model, x)
+    assert calls == [0.05]
+    np.testing.assert_allclose(many, one, rtol=1e-9, atol=1e-9 * float(one.max()))
+    for bad in ("0", "-3", "abc", "inf"):
+        monkeypatch.setenv("ZCNAS_NTK_MEMORY_MB", bad)
+        with pytest.raises(ZcnasError, match="ZCNAS_NTK_MEMORY_MB"):
+            tenas.ntk_eigenvalues(model, x)

@@ -21,13 +21,14 @@ row i of G (N x P). Theta = G G^T, eigenvalues ascending, cond = lambda_max / la
 * Flavor ``"guarded"``: lambda_min <= 0 or a non-finite cond gives -inf (ranked last).
 
 Cost and memory: B backward passes per parameter group. The per-sample gradient rows are
-built for groups of weight tensors holding at most :data:`NTK_MEMORY_MB` MiB of float64 rows
-(B x P_group x 8 bytes) and Theta is accumulated over groups in float64, so memory is bounded
-by that budget plus one forward's graph (the unchunked rows would be B x P x 8 bytes: 5.7 GB
-for resnet18 at B = 64). A model that fits in one group runs exactly the reference's B
-backward passes; k groups cost k x B. The rows and Theta stay on the model's device (a GPU
-computes the float64 Gram there); only the B x B Theta is copied to the host for the
-eigenvalues.
+built for groups of weight tensors holding at most :func:`ntk_memory_mb` MiB of float64 rows
+(B x P_group x 8 bytes; :data:`NTK_MEMORY_MB` on the CPU, a quarter of the free memory on
+CUDA, ``$ZCNAS_NTK_MEMORY_MB`` to override) and Theta is accumulated over groups in float64,
+so memory is bounded by that budget plus one forward's graph (the unchunked rows would be
+B x P x 8 bytes: 5.7 GB for resnet18 at B = 64). A model that fits in one group runs exactly
+the reference's B backward passes; k groups cost k x B. The rows and Theta stay on the
+model's device (a GPU computes the float64 Gram there); only the B x B Theta is copied to the
+host for the eigenvalues.
 
 Sign: the reference ranks ``-cond`` (a lower condition number is better), so the registered
 score is **-cond, higher = better** (at most -1 for a positive definite Gram). Departures: the
@@ -66,6 +67,7 @@ The TE-NAS score itself is pool-relative: :func:`tenas_rank_sum`.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -81,6 +83,7 @@ __all__ = [
     "SALT_LR_INPUT",
     "count_unique_codes",
     "ntk_eigenvalues",
+    "ntk_memory_mb",
     "ntk_score_from_eigenvalues",
     "relu_codes",
     "tenas_rank_sum",
@@ -92,8 +95,39 @@ SALT_LR_INPUT = 2_140_001
 SALT_LR_CROPS = 2_140_002
 #: TE-NAS's linear-region protocol: batches of crops, crops per batch, crop side.
 LR_CROP_BATCHES, LR_CROPS, LR_CROP_SIZE = 3, 1000, 3
-#: Memory budget (MiB) of the float32 per-sample gradient rows of one NTK parameter group.
+#: Memory budget (MiB) of the float64 per-sample gradient rows of one NTK parameter group on
+#: the CPU (see :func:`ntk_memory_mb` for CUDA and the ``ZCNAS_NTK_MEMORY_MB`` override).
 NTK_MEMORY_MB = 512
+
+
+def ntk_memory_mb(device: torch.device | str = "cpu") -> float:
+    """Default budget (MiB) of one NTK parameter group's float64 gradient rows on ``device``.
+
+    ``$ZCNAS_NTK_MEMORY_MB`` (a positive number) if set; else on CUDA a quarter of the
+    device's free memory, at least :data:`NTK_MEMORY_MB` (one group, B backward passes, for
+    any network that fits: the rows of a 30M-parameter NB101 network at B = 30 are 7 GB,
+    15 groups and 450 passes under 512 MiB); else :data:`NTK_MEMORY_MB`. The budget only
+    splits the Gram's sum over parameter groups, so it changes ``tenas_ntk`` at float
+    rounding, not more.
+
+    Raises:
+        ZcnasError: ``$ZCNAS_NTK_MEMORY_MB`` is not a positive finite number.
+    """
+    env = os.environ.get("ZCNAS_NTK_MEMORY_MB", "").strip()
+    if env:
+        try:
+            value = float(env)
+        except ValueError:
+            value = float("nan")
+        if not (math.isfinite(value) and value > 0):
+            raise ZcnasError(f"ZCNAS_NTK_MEMORY_MB must be a positive number of MiB, got {env!r}")
+        return value
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(dev)
+        return max(float(NTK_MEMORY_MB), free / 4 / 2**20)
+    return float(NTK_MEMORY_MB)
+
 
 NTK_FLAVORS = ("tenas", "guarded")
 LR_FLAVORS = ("aznas", "data", "tenas", "preact")
@@ -128,7 +162,7 @@ def ntk_eigenvalues(
         inputs: the batch ``(B, ...)``; ``run(net)`` (default ``net(inputs)``) gives the
             output whose per-sample sums are differentiated.
         memory_mb: budget of one parameter group's gradient rows (default
-            :data:`NTK_MEMORY_MB`).
+            :func:`ntk_memory_mb` of the output's device).
     """
     b = int(inputs.shape[0])
     if b < 1:
@@ -141,12 +175,12 @@ def ntk_eigenvalues(
     if not weights:
         raise ZcnasError("TE-NAS NTK needs parameters whose name contains 'weight'")
     gram: torch.Tensor | None = None  # on the output's device (a GPU keeps its rows)
-    budget = NTK_MEMORY_MB if memory_mb is None else memory_mb
     with torch.enable_grad():
         out = net(inputs) if run is None else run(net)
         if not isinstance(out, torch.Tensor) or out.dim() < 1 or out.shape[0] != b:
             raise ZcnasError("TE-NAS NTK needs a per-sample output tensor (B, ...)")
         per_sample = out.reshape(b, -1).sum(1)
+        budget = ntk_memory_mb(per_sample.device) if memory_mb is None else memory_mb
         for group in _groups(weights, b, budget):
             ws = [weights[i] for i in group]
             rows: torch.Tensor | None = None
