@@ -4,6 +4,8 @@ forward, backward and double backward (grasp's Hessian-gradient product goes thr
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -133,3 +135,62 @@ def test_maxpool_is_a_maxpool_and_falls_back():
     assert all(
         torch.equal(a, b) for a, b in zip(ind, nn.MaxPool2d(2, return_indices=True)(x), strict=True)
     )
+
+
+@pytest.mark.parametrize("which", ["avg", "max", "max_s2"])
+def test_torch_func_and_torchscript_fall_back(which):
+    """vmap / grad / jacrev and torch.jit.script work as with PyTorch's modules (same values)."""
+    from torch.func import grad, jacrev, vmap
+
+    fast, native = {
+        "avg": (AvgPool3x3(), _native()),
+        "max": (MaxPool2d(3, 1, 1), nn.MaxPool2d(3, 1, 1)),
+        "max_s2": (MaxPool2d(3, 2, 1), nn.MaxPool2d(3, 2, 1)),
+    }[which]
+    x = torch.randn(3, 2, 4, 6, 6, generator=torch.Generator().manual_seed(5)).relu()
+    for f in (fast, native):
+        assert torch.equal(vmap(f)(x), vmap(native)(x))
+    g_fast = grad(lambda t: fast(t).square().sum())(x[0])
+    assert torch.equal(g_fast, grad(lambda t: native(t).square().sum())(x[0]))
+    assert torch.equal(jacrev(fast)(x[0, :1]), jacrev(native)(x[0, :1]))
+    with warnings.catch_warnings():  # torch.jit.script is deprecated in recent PyTorch
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.script(fast)
+    assert torch.equal(scripted(x[0]), native(x[0]))
+
+
+def test_torch_func_per_sample_grads_on_a_network():
+    """Per-sample gradients by vmap(grad(functional_call)) through a network with both fast
+    pools (DARTS-V2, NASLib ops, eval mode) equal a loop of autograd calls."""
+    from torch.func import functional_call, grad, vmap
+
+    from zcnas.spaces import darts
+
+    torch.manual_seed(0)
+    net = darts.build(darts.DARTS_V2, C=4, layers=3, naslib_ops=True).eval()
+    assert any(type(m) is MaxPool2d for m in net.modules())
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+
+    def loss(p, xi):
+        return functional_call(net, p, (xi[None],)).square().sum()
+
+    per_sample = vmap(grad(loss), in_dims=(None, 0))(params, x)
+    name = "cells.0.preprocess1.op.1.weight"
+    for i in range(2):
+        (g,) = torch.autograd.grad(net(x[i : i + 1]).square().sum(), [net.get_parameter(name)])
+        torch.testing.assert_close(per_sample[name][i], g, rtol=1e-5, atol=1e-6)
+
+
+def test_fast_paths_are_taken_in_eager_mode(monkeypatch):
+    from zcnas.spaces import _pooling
+
+    calls = []
+    for fn in ("_MaxPool", "_BoxAvg"):
+        cls = getattr(_pooling, fn)
+        real = cls.apply
+        monkeypatch.setattr(cls, "apply", lambda *a, _r=real, _n=fn: calls.append(_n) or _r(*a))
+    x = torch.randn(2, 3, 8, 8)
+    MaxPool2d(3, 1, 1)(x)
+    AvgPool3x3()(x)
+    assert calls == ["_MaxPool", "_BoxAvg"]

@@ -29,6 +29,10 @@ returns a contiguous NCHW gradient, and the double backward is the gather at the
 indices that PyTorch's double backward computes. The tensors that leave the op (output,
 gradients) have the same layout as with ``nn.MaxPool2d``, so the kernels around it are not
 changed either. (Checked bitwise in ``tests/spaces/test_pooling.py``, ties and NaN included.)
+
+Under ``torch.func`` transforms (``vmap``, ``grad``, ``jacrev``, ...) and in TorchScript
+(``torch.jit.script``) both modules run PyTorch's own kernels: the custom autograd functions
+of the fast paths support neither.
 """
 
 from __future__ import annotations
@@ -38,6 +42,18 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["AvgPool3x3", "MaxPool2d"]
+
+
+def _plain_tensor(x: torch.Tensor) -> bool:
+    """False under ``torch.func`` transforms (vmap, grad, jacrev, ...), which the custom
+    autograd functions here do not support: the modules then run PyTorch's own kernels (same
+    values)."""
+    functorch = getattr(torch._C, "_functorch", None)
+    wrapped = getattr(functorch, "is_functorch_wrapped_tensor", None)
+    active = getattr(torch._C, "_are_functorch_transforms_active", None)
+    if wrapped is not None and wrapped(x):
+        return False
+    return not (active is not None and active())
 
 
 def _counts(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -91,8 +107,23 @@ class AvgPool3x3(nn.AvgPool2d):
         super().__init__(3, stride=1, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():  # TorchScript: the native kernel
+            return F.avg_pool2d(
+                x,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                self.ceil_mode,
+                self.count_include_pad,
+                self.divisor_override,
+            )
+        return self._eager(x)
+
+    @torch.jit.unused
+    def _eager(self, x: torch.Tensor) -> torch.Tensor:
         fast = (
-            x.dim() == 4
+            _plain_tensor(x)
+            and x.dim() == 4
             and x.device.type == "cpu"
             and x.dtype in (torch.float32, torch.float64)
             and self.kernel_size == 3
@@ -156,8 +187,23 @@ class MaxPool2d(nn.MaxPool2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():  # TorchScript: the native kernel
+            return F.max_pool2d(
+                x,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                self.dilation,
+                ceil_mode=self.ceil_mode,
+                return_indices=self.return_indices,
+            )
+        return self._eager(x)
+
+    @torch.jit.unused
+    def _eager(self, x: torch.Tensor) -> torch.Tensor:
         fast = (
-            x.dim() == 4
+            _plain_tensor(x)
+            and x.dim() == 4
             and x.device.type == "cpu"
             and x.dtype in (torch.float32, torch.float64)
             and x.is_contiguous()
