@@ -140,3 +140,8 @@ def test_score_table_states_units(capsys):
     assert main(["score", "--space", "nb201", "--proxies", "params,flops", "--arch", "11472"]) == 0
     out = capsys.readouterr().out
     assert "params (M)" in out and "flops (MFLOPs)" in out
+    assert (
+        main(["score", "--space", "nb201", "--proxies", "flops", "--arch", "1", "--flavor", "macs"])
+        == 0
+    )
+    assert "flops (M MACs)" in capsys.readouterr().out

@@ -286,3 +286,34 @@ def test_eznas_show_stats_with_missing_or_hostile_ground_truth(tmp_path, capsys)
         one_error_line(capsys)
         with pytest.raises(ZcnasError):
             manifest_targets(json.loads((d / "manifest.json").read_text()))
+
+
+def test_settings_that_fail_every_architecture_fail_up_front(tmp_path, monkeypatch, capsys):
+    """A bogus flavor or $ZCNAS_NTK_MEMORY_MB is an error before any work (exit 2), not one
+    failure per architecture recorded in the store."""
+    from zcnas.bench import ScoreStore
+
+    db = str(tmp_path / "s.sqlite")
+    base = ["score", "--space", "nb201", "--arch", "0", "--arch", "1", "--store", db]
+    assert main([*base, "--proxies", "params", "--flavor", "bogus", "--workers", "1"]) == 2
+    assert "flavor 'bogus'" in capsys.readouterr().err
+    monkeypatch.setenv("ZCNAS_NTK_MEMORY_MB", "abc")
+    assert main([*base, "--proxies", "tenas_ntk", "--workers", "1"]) == 2
+    assert "ZCNAS_NTK_MEMORY_MB" in capsys.readouterr().err
+    if (tmp_path / "s.sqlite").exists():
+        with ScoreStore(db, mode="r") as st:
+            assert st.failures().empty
+
+
+def test_store_info_counts_failures(tmp_path, capsys):
+    from zcnas.bench import ScoreStore
+
+    db = str(tmp_path / "f.sqlite")
+    with ScoreStore(db) as st:
+        st.put_failure("nasbench201", "cifar10", 3, "boom", proxies=["params"])
+        st.put_failure("nasbench201", "cifar10", 4, "boom", proxies=["params"])
+    assert main(["store", "info", "--store", db]) == 0
+    out = capsys.readouterr().out
+    assert "(no scores)" in out
+    assert "2 architectures recorded as failed (nasbench201, cifar10, flavor default)" in out
+    assert "--retry-failed" in out

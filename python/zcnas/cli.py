@@ -400,7 +400,9 @@ def _score(args: argparse.Namespace) -> int:
     keys = list(results)
     table = Table(title=f"{args.space} {args.dataset}: proxy scores (higher = better)")
     table.add_column("arch")
-    units = {"params": "params (M)", "flops": "flops (MFLOPs)"}  # NASLib's units
+    # NASLib's units (flavor macs: multiply-accumulates, in millions)
+    macs = args.flavor == "macs"
+    units = {"params": "params (M)", "flops": "flops (M MACs)" if macs else "flops (MFLOPs)"}
     for p in names:
         table.add_column(units.get(p, p), justify="right")
     for k in keys[:20]:

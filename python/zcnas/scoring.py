@@ -205,8 +205,9 @@ class ArchScorer:
             cell (through ``none`` edges).
 
     Raises:
-        ZcnasError: unknown space, dataset or proxy, a device torch cannot use, or an
-            unknown ``proxy_errors``.
+        ZcnasError: unknown space, dataset or proxy, a flavor no requested proxy has, an
+            invalid ``$ZCNAS_NTK_MEMORY_MB`` (with ``tenas_ntk``), a device torch cannot use,
+            or an unknown ``proxy_errors``.
     """
 
     def __init__(
@@ -237,6 +238,15 @@ class ArchScorer:
             raise ZcnasError("proxy_names must name at least one proxy")
         for p in proxy_names:
             proxies.get_proxy(p)
+        # settings that would fail every architecture fail here, before any work (and before
+        # a store records each architecture as failed)
+        from zcnas.proxies.engine import _flavors
+
+        _flavors(list(proxy_names), flavor, True)
+        if "tenas_ntk" in proxy_names:
+            from zcnas.proxies.tenas import ntk_memory_mb
+
+            ntk_memory_mb("cpu")  # reads and checks $ZCNAS_NTK_MEMORY_MB
         self._classes = _CLASSES.get(dataset, 0)
         _builder(space, self._classes, dataset)  # validates the space / dataset pair
         self.space, self.dataset, self.flavor = space, dataset, flavor

@@ -506,3 +506,7 @@ def test_ntk_memory_budget_env(batch, monkeypatch):
         monkeypatch.setenv("ZCNAS_NTK_MEMORY_MB", bad)
         with pytest.raises(ZcnasError, match="ZCNAS_NTK_MEMORY_MB"):
             tenas.ntk_eigenvalues(model, x)
+    monkeypatch.delenv("ZCNAS_NTK_MEMORY_MB")
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(ZcnasError, match="memory_mb"):
+            tenas.ntk_eigenvalues(model, x, memory_mb=bad)

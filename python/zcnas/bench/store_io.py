@@ -176,7 +176,8 @@ def cli_export(
 
 
 def cli_summary(store_path: str | os.PathLike[str], *, out: Any = print) -> int:
-    """``zcnas store info DB``: print the counts per ``(space, task, flavor)``.
+    """``zcnas store info DB``: print the counts per ``(space, task, flavor)``, and the number
+    of architectures recorded as failed.
 
     Returns:
         0 on success.
@@ -187,5 +188,13 @@ def cli_summary(store_path: str | os.PathLike[str], *, out: Any = print) -> int:
 
     with ScoreStore(store_path, mode="r") as store:
         df = store.summary()
-    out(df.to_string(index=False) if len(df) else "(empty store)")
+        failed = store.failures()
+    out(df.to_string(index=False) if len(df) else "(no scores)")
+    if len(failed):
+        groups = failed.groupby(["space", "task", "flavor"]).size()
+        for (space, task, flavor), k in groups.items():
+            out(
+                f"{k} architectures recorded as failed ({space}, {task}, flavor {flavor}); "
+                "`zcnas score ... --retry-failed` scores them again"
+            )
     return 0

@@ -167,6 +167,8 @@ def ntk_eigenvalues(
     b = int(inputs.shape[0])
     if b < 1:
         raise ZcnasError("TE-NAS NTK needs a non-empty batch")
+    if memory_mb is not None and not (math.isfinite(float(memory_mb)) and float(memory_mb) > 0):
+        raise ZcnasError(f"memory_mb must be a positive number of MiB, got {memory_mb!r}")
     net = module_copy(model)
     for p in net.parameters():
         p.requires_grad_(True)
@@ -180,7 +182,7 @@ def ntk_eigenvalues(
         if not isinstance(out, torch.Tensor) or out.dim() < 1 or out.shape[0] != b:
             raise ZcnasError("TE-NAS NTK needs a per-sample output tensor (B, ...)")
         per_sample = out.reshape(b, -1).sum(1)
-        budget = ntk_memory_mb(per_sample.device) if memory_mb is None else memory_mb
+        budget = ntk_memory_mb(per_sample.device) if memory_mb is None else float(memory_mb)
         for group in _groups(weights, b, budget):
             ws = [weights[i] for i in group]
             rows: torch.Tensor | None = None
