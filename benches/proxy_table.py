@@ -380,7 +380,13 @@ def import_(src: Path) -> None:
 def main() -> None:
     global STORES
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--store-dir", type=Path, default=STORES)
+    ap.add_argument(
+        "--store-dir",
+        type=Path,
+        default=STORES,
+        help="folder of the columns' stores (default $ZCNAS_STORES or /work/stores); give it "
+        "before the subcommand",
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument(
@@ -414,6 +420,8 @@ def main() -> None:
     i.add_argument("--file", type=Path, default=EXPORT)
     args = ap.parse_args()
     STORES = args.store_dir
+    if args.cmd in ("table", "export") and not STORES.is_dir():
+        print(f"note: {STORES} does not exist; no column has scores", file=sys.stderr)
     if args.cmd == "run":
         run(
             args.columns,

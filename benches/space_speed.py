@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from zcnas import kernels
+from zcnas.exceptions import ZcnasError
 from zcnas.proxies import list_proxies, swap_meco
 from zcnas.scoring import ArchScorer, sample_archs
 from zcnas.spaces import _pooling
@@ -98,6 +99,8 @@ def main() -> None:
         "'all': every registered proxy; or a comma-separated list",
     )
     args = ap.parse_args()
+    if args.n < 1 or args.rounds < 1:
+        ap.error("--n and --rounds must be at least 1")
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     if args.proxies == "all":
@@ -106,7 +109,10 @@ def main() -> None:
         names = [p for p in list_proxies() if p not in ("tenas_ntk", "swap", "reg_swap")]
     else:
         names = args.proxies.split(",")
-    scorer = ArchScorer(args.space, names, proxy_errors="nan")
+    try:
+        scorer = ArchScorer(args.space, names, proxy_errors="nan")
+    except ZcnasError as e:
+        ap.error(str(e))
     print(f"load average {os.getloadavg()[0]:.2f}; {len(names)} proxies; space {args.space}")
     ratios = []
     for i, arch in enumerate(_archs(args.space, args.n)):

@@ -83,7 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         "TransNAS-Bench-101 micro/macro",
     )
     which = sc.add_mutually_exclusive_group(required=True)
-    which.add_argument("--arch", action="append", help="architecture, any encoding (repeatable)")
+    which.add_argument(
+        "--arch",
+        action="append",
+        help="architecture (repeatable): nb201 index or arch string; macro 8 digits or index; "
+        'nb101 NASLib\'s 56-integer tuple or \'{"matrix": ..., "ops": ...}\'; darts / '
+        "darts-c3 a Genotype(...) text or NASLib's NB301 encoding; tnb101 its code",
+    )
     which.add_argument(
         "--arch-file",
         metavar="PATH",

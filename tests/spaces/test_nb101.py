@@ -228,3 +228,22 @@ def test_is_valid_edge_limit():
     assert not nb101.is_valid(spec)
     assert nb101.prune(spec).num_edges == 21
     assert list(itertools.islice(nb101.OPS, 3)) == list(nb101.NASLIB_OPS[-1:1:-1])
+
+
+def test_spec_forms_as_text():
+    """The command line passes architectures as text: a JSON/Python spec dict, a
+    (matrix, ops) pair and NASLib's tuple all read as the same cell; an index is refused with
+    the accepted forms."""
+    import json
+
+    spec = {
+        "matrix": [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+        "ops": ["input", "conv3x3-bn-relu", "maxpool3x3", "output"],
+    }
+    want = nb101.to_spec(spec)
+    assert nb101.to_spec(json.dumps(spec)) == want
+    assert nb101.to_spec(repr((spec["matrix"], spec["ops"]))) == want
+    assert nb101.prune(nb101.to_spec(str(nb101.to_naslib(spec)))) == nb101.prune(want)
+    for bad in (0, "0", "[1, 2"):
+        with pytest.raises(ZcnasError, match="56-integer"):
+            nb101.to_spec(bad)

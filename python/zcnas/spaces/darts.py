@@ -769,7 +769,8 @@ def build(
         A ``torch.nn.Module`` in training mode mapping ``(B, 3, H, W)`` to ``(B, num_classes)``.
 
     Raises:
-        ZcnasError: if the genotype or a size is invalid.
+        ZcnasError: if the genotype or a size is invalid, or ``auxiliary``, ``stem`` or
+            ``naslib_ops`` is not a bool.
     """
     g = to_genotype(genotype)
     check_sizes("build", C=C, layers=layers, num_classes=num_classes)

@@ -178,7 +178,7 @@ def to_naslib(arch: Any) -> tuple[int, ...]:
 
 def to_spec(arch: Any) -> Spec:
     """Any accepted form as a :class:`Spec`: a Spec, ``{"matrix", "ops"}``, ``(matrix, ops)``
-    or NASLib's 56-tuple / its string.
+    or NASLib's 56-tuple, or any of these as text (``ast.literal_eval``; JSON objects too).
 
     Raises:
         ZcnasError: for anything else, with the reason.
@@ -190,12 +190,26 @@ def to_spec(arch: Any) -> Spec:
             raise ZcnasError(f"an NB101 spec dict needs 'matrix' and 'ops', got {sorted(arch)}")
         return _make_spec(arch["matrix"], arch["ops"])
     if isinstance(arch, str):
-        return from_naslib(arch)
+        try:
+            parsed = ast.literal_eval(arch.strip())
+        except (ValueError, SyntaxError) as e:
+            raise ZcnasError(
+                f"cannot read an NB101 architecture from {arch!r}: expected NASLib's 56-integer "
+                "encoding or a {'matrix': ..., 'ops': ...} spec"
+            ) from e
+        if isinstance(parsed, str):
+            raise ZcnasError(f"cannot read an NB101 architecture from the string {arch!r}")
+        return to_spec(parsed)  # any form above, written as text (e.g. on the command line)
     if isinstance(arch, Sequence) and len(arch) == 2:
         return _make_spec(arch[0], arch[1])
     if isinstance(arch, Sequence | np.ndarray):
         return from_naslib(arch)
-    raise ZcnasError(f"cannot read an NB101 architecture from {type(arch).__name__}: {arch!r}")
+    raise ZcnasError(
+        f"cannot read an NB101 architecture from {type(arch).__name__}: {arch!r}; NB101 "
+        "architectures are NASLib's 56-integer encoding (7x7 adjacency + 7 op ids, as the "
+        "Suite-Zero CSV writes it), a {'matrix': ..., 'ops': ...} spec or (matrix, ops), "
+        "not an index (zcnas score --space nb101 --all scores the 500 Suite-Zero cells)"
+    )
 
 
 def _reach(m: np.ndarray, start: int, forward: bool) -> set[int]:
