@@ -13,7 +13,8 @@ One pass on a private copy of the model gives three of the components:
 * **Input.** Flavor ``"aznas"`` (default, the reference): a Gaussian batch ``N(0, 1)`` of the
   shape, dtype and device of ``ctx.inputs`` (the reference uses 64 x 3 x R x R; pass a batch of
   64 to match it), drawn from ``ctx.generator(SALT_INPUT)``; the caller's pixel values are not
-  used. Flavor ``"data"``: ``ctx.inputs`` itself. No labels are needed.
+  used. Flavor ``"data"``: ``ctx.inputs`` itself. No labels are needed. Flavors ``"aznas64"``
+  / ``"data64"``: the same inputs, with the spectral computations in float64 (below).
 * **Features.** F_0..F_{L-1} are the outputs of the feature modules, in the order they run. For
   zcnas's NAS-Bench-201 networks (a ``stem`` and a ``cells`` ModuleList) they are found
   automatically: the stem and every cell and reduction block, 18 features for N=5 (as the
@@ -55,6 +56,14 @@ the reference: a NaN component (e.g. an all-zero feature gives 0/0 in p, or floa
 returns an eigenvalue below -1e-8 * sum(lambda), so log(p + 1e-8) is NaN) is returned as -inf,
 the lowest rank for that component; -inf from an identity block is kept. The spectral
 computations run in the features' dtype (float32 for a float32 model), as in the reference.
+**Flavors ``aznas64`` / ``data64``** (a zcnas departure, not a reference): the covariance and
+the gradient product are formed and decomposed in float64 from the same float32 features.
+The float32 policy makes a rank-deficient feature -inf: a stem ``Conv(3 -> C, 3x3) -> BN``
+without a ReLU has rank at most 27, so in every DARTS/NB301 network (stem 3C = 96 channels)
+float32 ``eigvalsh`` returns negative eigenvalues below -1e-8 * sum, the log is NaN and
+``az_expressivity`` / ``az_progressivity`` are -inf for all networks; in float64 those
+eigenvalues are within rounding of 0 and the entropy is the finite value it is in exact
+arithmetic (p log p -> 0 at p = 0).
 
 Departures: the pass always runs the whole batch at once (BN batch statistics; ``max_chunk`` is
 not used). The registered scores are per-architecture; the AZ-NAS score itself is relative to a
@@ -92,7 +101,9 @@ SALT_INIT = 2_150_001
 SALT_INPUT = 2_150_002
 SALT_RADEMACHER = 2_150_003
 
-FLAVORS = ("aznas", "data")
+#: Flavors: the input (``aznas`` Gaussian, ``data`` the batch) and, with the ``64`` suffix,
+#: the spectral computations in float64 (see the module docstring).
+FLAVORS = ("aznas", "data", "aznas64", "data64")
 
 
 class _StopForward(Exception):
@@ -318,9 +329,12 @@ def _positions(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(-1, t.shape[-1])
 
 
-def _entropy(feat: torch.Tensor) -> float:
-    """Covariance-spectrum entropy e(F) of one feature (in its dtype), positions x channels."""
+def _entropy(feat: torch.Tensor, float64: bool = False) -> float:
+    """Covariance-spectrum entropy e(F) of one feature (in its dtype, or float64),
+    positions x channels."""
     x = _positions(feat.detach())
+    if float64:
+        x = x.double()
     x = x - x.mean(dim=0, keepdim=True)
     sigma = x.t().mm(x) / x.shape[0]
     lam = torch.linalg.eigvalsh(sigma)
@@ -328,8 +342,11 @@ def _entropy(feat: torch.Tensor) -> float:
     return float(((-p) * torch.log(p + 1e-8)).sum().item())
 
 
-def _block_trainability(f_out: torch.Tensor, f_in: torch.Tensor, g_out: torch.Tensor) -> float:
-    """-s - 1/(s+1e-6) + 2 of one block (or -inf for an identity block)."""
+def _block_trainability(
+    f_out: torch.Tensor, f_in: torch.Tensor, g_out: torch.Tensor, float64: bool = False
+) -> float:
+    """-s - 1/(s+1e-6) + 2 of one block (or -inf for an identity block); ``float64``: the
+    gradient product and its singular values in float64."""
     try:
         (g_in,) = torch.autograd.grad(
             outputs=f_out, inputs=f_in, grad_outputs=g_out, retain_graph=False
@@ -343,6 +360,8 @@ def _block_trainability(f_out: torch.Tensor, f_in: torch.Tensor, g_out: torch.Te
         return -math.inf
     if g_out.dim() != 4 or g_in.dim() != 4:
         gi, go = _positions(g_in), _positions(g_out)
+        if float64:
+            gi, go = gi.double(), go.double()
         if gi.shape[0] != go.shape[0]:
             raise ZcnasError(
                 f"AZ-NAS trainability: block maps {tuple(f_in.shape)} to {tuple(f_out.shape)}; "
@@ -370,6 +389,8 @@ def _block_trainability(f_out: torch.Tensor, f_in: torch.Tensor, g_out: torch.Te
         )
     gi = g_in.permute(0, 2, 3, 1).reshape(bi * hi * wi, ci)
     go = g_out.permute(0, 2, 3, 1).reshape(bo * ho * wo, co)
+    if float64:
+        gi, go = gi.double(), go.double()
     mat = gi.t().mm(go) / (bo * ho * wo)
     if mat.shape[0] < mat.shape[1]:
         mat = mat.t()
@@ -397,21 +418,22 @@ def _pass(ctx: PassContext, flavor: str, feature_modules: Any = None) -> dict[st
     model.train()
     kaiming_fan_in_init(model, ctx.generator(SALT_INIT))
     ref = ctx.inputs
-    if flavor == "aznas":
+    f64 = flavor.endswith("64")
+    if flavor.startswith("aznas"):
         x = torch.randn(tuple(ref.shape), generator=ctx.generator(SALT_INPUT), dtype=ref.dtype)
         x = x.to(ref.device)
     else:
         x = ref.detach()
     with torch.enable_grad():
         feats = _features(model, names, x, run=lambda m: ctx.forward(m, x=x))
-        block_e = [_entropy(f) for f in feats]
+        block_e = [_entropy(f, f64) for f in feats]
         gen = ctx.generator(SALT_RADEMACHER)
         block_t: list[float] = [0.0] * (len(feats) - 1)
         for i in reversed(range(1, len(feats))):
             f_out, f_in = feats[i], feats[i - 1]
             half = torch.full(tuple(f_out.shape), 0.5, dtype=f_out.dtype)
             g_out = ((torch.bernoulli(half, generator=gen) - 0.5) * 2).to(f_out.device)
-            block_t[i - 1] = _block_trainability(f_out, f_in, g_out)
+            block_t[i - 1] = _block_trainability(f_out, f_in, g_out, f64)
     e = np.asarray(block_e, dtype=np.float64)
     return {
         "expressivity": _nan_to_neginf(float(np.sum(e))),
@@ -431,9 +453,9 @@ def _complexity(ctx: PassContext) -> float:
 
 
 def _check(info: Any, flavor: str) -> str | None:
-    if flavor == "aznas" and not info.call.primary.is_floating_point():
+    if flavor.startswith("aznas") and not info.call.primary.is_floating_point():
         return (
-            "flavor 'aznas' feeds a Gaussian input and the primary input is "
+            f"flavor {flavor!r} feeds a Gaussian input and the primary input is "
             f"{info.call.primary.dtype}; use flavor 'data'"
         )
     try:
@@ -462,7 +484,7 @@ def aznas_components(
             device are used (Gaussian input, as the reference), with ``"data"`` its values.
         feature_modules: names or submodules of ``model`` (see :func:`find_feature_modules`).
         seed: seeds the re-initialisation, the Gaussian input and the Rademacher vectors.
-        flavor: ``"aznas"`` or ``"data"``.
+        flavor: ``"aznas"``, ``"data"``, ``"aznas64"`` or ``"data64"``.
 
     Returns:
         A dict with ``expressivity``, ``progressivity``, ``trainability``, ``complexity``
