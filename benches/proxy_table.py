@@ -141,6 +141,11 @@ PAPER = {
 }
 
 
+#: Flavors other than the default shown as their own rows (``proxy [flavor]``) where a column's
+#: store has them: ``aznas64``, AZ-NAS with float64 spectra (the reference's float32 policy
+#: makes az_expressivity / az_progressivity -inf on every NB301 network).
+EXTRA_FLAVORS = ("aznas64",)
+
 #: (proxy, column) -> Spearman of NAS-Bench-Suite-Zero's stored values on the live cell's
 #: architectures (filled by :func:`table`).
 SUITE_ZERO: dict[tuple[str, str], float] = {}
@@ -195,6 +200,7 @@ def run(
     skip: list[str] | None = None,
     device: str = "cpu",
     retry_failed: bool = False,
+    flavor: str | None = None,
 ) -> None:
     STORES.mkdir(parents=True, exist_ok=True)
     for name in names:
@@ -215,6 +221,8 @@ def run(
             cmd += ["--proxies", ",".join(p for p in list_proxies() if p not in skip)]
         if retry_failed:
             cmd.append("--retry-failed")
+        if flavor:
+            cmd += ["--flavor", flavor]
         print(f"[{name}] {' '.join(cmd[:12])} ...", flush=True)
         subprocess.run(cmd, check=False)
 
@@ -246,6 +254,16 @@ def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[s
                     stored = st.query(col["space"], col["task"], flavor="naslib")
                 except Exception:
                     stored = None
+            for fl in EXTRA_FLAVORS:  # rows "proxy [flavor]", e.g. AZ-NAS in float64
+                try:
+                    extra = st.query(col["space"], col["task"], flavor=fl)
+                except Exception:
+                    continue
+                gt = st.ground_truth_frame()
+                metrics = set(gt.metric[(gt.space == col["space"]) & (gt.task == col["task"])])
+                extra = extra[[c for c in extra.columns if c not in metrics]]
+                extra.columns = [f"{c} [{fl}]" for c in extra.columns]
+                df = df.join(extra, how="left")
         if col["metric"] not in df.columns:
             continue
         truth = df[col["metric"]].to_numpy()
@@ -254,7 +272,8 @@ def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[s
 
             truth = load_nb201().test_accuracy(col["truth_from"])[df.index.astype(int)]
         names = [c for c in df.columns if c not in st_metrics(df, col)]
-        n_archs[name] = int(df[names].notna().any(axis=1).sum())
+        base = [c for c in names if "[" not in c]
+        n_archs[name] = int(df[base].notna().any(axis=1).sum())
         for p in names:
             s = df[p].to_numpy()
             ok = np.isfinite(truth) & ~np.isnan(s)
@@ -408,6 +427,12 @@ def main() -> None:
         "its column then covers fewer architectures; a later run without --skip resumes it)",
     )
     r.add_argument(
+        "--flavor",
+        default=None,
+        help="zcnas score --flavor (stored under that flavor; the table shows the flavors of "
+        "EXTRA_FLAVORS as rows 'proxy [flavor]'), e.g. --flavor aznas64 --skip <all but az_*>",
+    )
+    r.add_argument(
         "--retry-failed",
         action="store_true",
         help="score again the architectures the store records as failed (zcnas score "
@@ -429,6 +454,7 @@ def main() -> None:
             [p for p in args.skip.split(",") if p],
             args.device,
             args.retry_failed,
+            args.flavor,
         )
     elif args.cmd == "table":
         print(markdown())
