@@ -131,14 +131,31 @@ COLUMNS: dict[str, dict] = {
     },
 }
 
-#: Published Spearman correlations (whole space unless said), from the sources in the repo's
-#: notes: MeCo (Jiang et al., NeurIPS 2023), SWAP (Peng et al., ICLR 2024: its repository's
-#: DARTS-1000 protocol, C=3 network).
-PAPER = {
-    ("meco", "nb201-cifar10"): 0.89,
-    ("meco", "nb201-cifar100"): 0.88,
-    ("swap", "darts1000"): 0.93,
+#: Published Spearman correlations (whole space unless said): (proxy, column) -> (value,
+#: source). MeCo (Jiang et al., NeurIPS 2023); SWAP (Peng et al., ICLR 2024: its repository's
+#: DARTS-1000 protocol, C=3 network); "AZ-NAS T1": Table 1 of AZ-NAS (Lee & Ham, CVPR 2024;
+#: ``../shared/seeds/az_nas_assembling_zero_cost_proxies.txt``), the official codes on 3,000
+#: sampled NB201 cells per run (5 runs), ImageNet16-120 on its own images (ours: CIFAR-10).
+PAPER: dict[tuple[str, str], tuple[float, str]] = {
+    ("meco", "nb201-cifar10"): (0.89, "paper"),
+    ("meco", "nb201-cifar100"): (0.88, "paper"),
+    ("swap", "darts1000"): (0.93, "paper"),
 }
+_AZ_T1 = {  # SPR on CIFAR-10, CIFAR-100, ImageNet16-120
+    "params": (0.753, 0.728, 0.691),
+    "flops": (0.753, 0.727, 0.691),
+    "grad_norm": (0.484, 0.475, 0.412),
+    "grasp": (0.460, 0.453, 0.406),
+    "snip": (0.615, 0.609, 0.539),
+    "synflow": (0.769, 0.761, 0.747),
+    "nwot": (0.743, 0.769, 0.760),
+    "zen": (0.385, 0.361, 0.409),
+    "zico": (0.784, 0.785, 0.778),
+}
+_NB201_COLUMNS = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16")
+for _p, _vals in _AZ_T1.items():
+    for _col, _v in zip(_NB201_COLUMNS, _vals, strict=True):
+        PAPER[(_p, _col)] = (_v, "AZ-NAS T1")
 
 
 #: Flavors other than the default shown as their own rows (``proxy [flavor]``) where a column's
@@ -305,7 +322,8 @@ def markdown() -> str:
             v = cells.get((p, c))
             txt = "—" if v is None else f"{v[0]:.3f} (n={v[1]})"
             if (p, c) in PAPER:
-                txt += f" [paper {PAPER[(p, c)]:.2f}]"
+                v, src = PAPER[(p, c)]
+                txt += f" [{src} {v:.3g}]"
             if (p, c) in SUITE_ZERO:
                 txt += f" [Suite-Zero {SUITE_ZERO[(p, c)]:.3f}]"
             row.append(txt)
