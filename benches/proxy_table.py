@@ -43,6 +43,12 @@ Every run uses every registered proxy that applies (``zcnas score``'s default), 
 ``--workers 1``, under ``nice -n 19``. The table is Spearman(score, ground truth) per cell with
 its ``n`` (architectures with a finite score and ground truth; ``-1e8`` and -inf are NaN-free
 values and are kept, as ``zcnas analyze`` does), and says which columns are incomplete.
+Brackets beside a cell: a published value (``PAPER``: the MeCo and SWAP papers, AZ-NAS's
+Table 1 for NB201), or, on nb101 / nb301, the Spearman of NAS-Bench-Suite-Zero's stored value
+of the proxy on the same architectures. Rows ``proxy [flavor]`` are the flavors of
+``EXTRA_FLAVORS`` where a store has them: NB301's AZ-NAS rows in float64 come from
+``run nb301 --flavor aznas64 --skip <every proxy but az_expressivity, az_progressivity,
+az_trainability>`` (the default float32 policy gives -inf on every NB301 network).
 """
 
 from __future__ import annotations
