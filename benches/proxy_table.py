@@ -5,6 +5,7 @@ Run (from the repository root)::
 
     .venv/bin/python benches/proxy_table.py run macro [nb101 nb301 ...]  # resumable, in order
     .venv/bin/python benches/proxy_table.py table   # from the stores
+    .venv/bin/python benches/proxy_table.py fidelity  # nb101 / nb301 live vs Suite-Zero stored
     .venv/bin/python benches/proxy_table.py export  # -> benches/results/proxy_table_scores.csv.gz
     .venv/bin/python benches/proxy_table.py import  # that file -> the stores (then run resumes)
     .venv/bin/python benches/proxy_table.py run nb101 nb301 --device cuda --workers 8  # on a GPU
@@ -313,6 +314,45 @@ def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[s
     return sorted(proxies), cells, n_archs
 
 
+def fidelity() -> str:
+    """Per proxy, on the nb101 / nb301 columns' live architectures: Spearman(zcnas live,
+    Suite-Zero stored), and Kendall tau vs the validation accuracy of each (live, stored) on the
+    same architectures, as a markdown table."""
+    from zcnas import stats
+    from zcnas.bench import ScoreStore
+
+    lines = [
+        "| column | proxy | n | Spearman(live, stored) | tau live | tau stored | abs dtau |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, col in COLUMNS.items():
+        path = STORES / col["store"]
+        if "import" not in col or not path.exists():
+            continue
+        with ScoreStore(path, mode="r") as st:
+            try:
+                live = st.query(col["space"], col["task"], flavor="default")
+                stored = st.query(col["space"], col["task"], flavor="naslib")
+            except Exception:
+                continue
+        truth = live[col["metric"]].to_numpy(dtype=float)
+        for p in [c for c in stored.columns if c in live.columns and c != col["metric"]]:
+            if p in st_metrics(stored, col):
+                continue
+            a = live[p].to_numpy(dtype=float)
+            b = stored[p].reindex(live.index).to_numpy(dtype=float)
+            ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(truth)
+            if ok.sum() < 10:
+                continue
+            rho = stats.spearman(a[ok], b[ok])
+            ta, tb = stats.kendall_tau(a[ok], truth[ok]), stats.kendall_tau(b[ok], truth[ok])
+            lines.append(
+                f"| {name} | {p} | {int(ok.sum())} | {rho:.3f} | {ta:.3f} | {tb:.3f} | "
+                f"{abs(ta - tb):.3f} |"
+            )
+    return "\n".join(lines)
+
+
 def st_metrics(df, col: dict) -> set[str]:
     return {c for c in df.columns if c in ("test_accuracy", "val_accuracy", "cifar10_valid")}
 
@@ -465,6 +505,11 @@ def main() -> None:
     sub.add_parser("table")
     e = sub.add_parser("export")
     e.add_argument("--out", type=Path, default=EXPORT)
+    sub.add_parser(
+        "fidelity",
+        help="nb101 / nb301: Spearman(live, Suite-Zero stored) and Kendall tau of each vs "
+        "the validation accuracy, on the live architectures",
+    )
     i = sub.add_parser("import")
     i.add_argument("--file", type=Path, default=EXPORT)
     args = ap.parse_args()
@@ -482,6 +527,8 @@ def main() -> None:
         )
     elif args.cmd == "table":
         print(markdown())
+    elif args.cmd == "fidelity":
+        print(fidelity())
     elif args.cmd == "export":
         export(args.out)
     else:
