@@ -384,7 +384,8 @@ def markdown() -> str:
 
 
 def export(out: Path) -> None:
-    """Score rows of flavor ``default`` from every column's store, and their ground truth."""
+    """Score rows of flavor ``default`` (and ``EXTRA_FLAVORS``) from every column's store, and
+    their ground truth."""
     from zcnas.bench import ScoreStore
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -402,7 +403,7 @@ def export(out: Path) -> None:
                 df = st.scores_frame()
                 gt = st.ground_truth_frame()
             df = df[(df.space == col["space"]) & (df.task == col["task"])]
-            df = df[df.flavor == "default"]
+            df = df[df.flavor.isin(["default", *EXTRA_FLAVORS])]
             for r in df[keep].itertuples(index=False):
                 w.writerow([name, "score", *("" if _na(v) else v for v in r), "", ""])
                 n += 1
