@@ -278,13 +278,13 @@ def table() -> tuple[list[str], dict[tuple[str, str], tuple[float, int]], dict[s
                     stored = st.query(col["space"], col["task"], flavor="naslib")
                 except Exception:
                     stored = None
+            gt = st.ground_truth_frame()  # its metrics are columns of every query below
+            metrics = set(gt.metric[(gt.space == col["space"]) & (gt.task == col["task"])])
             for fl in EXTRA_FLAVORS:  # rows "proxy [flavor]", e.g. AZ-NAS in float64
                 try:
                     extra = st.query(col["space"], col["task"], flavor=fl)
                 except Exception:
                     continue
-                gt = st.ground_truth_frame()
-                metrics = set(gt.metric[(gt.space == col["space"]) & (gt.task == col["task"])])
                 extra = extra[[c for c in extra.columns if c not in metrics]]
                 extra.columns = [f"{c} [{fl}]" for c in extra.columns]
                 df = df.join(extra, how="left")

@@ -13,6 +13,18 @@ from torch import nn
 from zcnas.spaces._pooling import AvgPool3x3, MaxPool2d
 
 
+def _three_passes(pool: nn.Module, x0: torch.Tensor, g: torch.Tensor, v: torch.Tensor):
+    """(output, gradient for output gradient ``g``, double backward d<gx, v>/dg) of ``pool``
+    at ``x0``: the shape of grasp's Hessian product."""
+    x = x0.clone().requires_grad_(True)
+    y = pool(x)
+    (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+    gg = g.clone().requires_grad_(True)
+    (gx2,) = torch.autograd.grad(pool(x), x, gg, create_graph=True)
+    (dg,) = torch.autograd.grad((gx2 * v).sum(), gg)
+    return y.detach(), gx.detach(), dg
+
+
 def _native() -> nn.AvgPool2d:
     return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
 
@@ -35,16 +47,7 @@ def test_forward_backward_double_backward_bitwise(shape, dtype, channels_last):
         x0 = x0.contiguous(memory_format=torch.channels_last)
     g = torch.randn(shape, generator=gen, dtype=dtype)
     v = torch.randn(shape, generator=gen, dtype=dtype)
-    results = []
-    for pool in (_native(), AvgPool3x3()):
-        x = x0.clone().requires_grad_(True)
-        y = pool(x)
-        (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-        # double backward: d/dx and d/dg of <gx, v>, the shape of grasp's Hessian product
-        gg = g.clone().requires_grad_(True)
-        (gx2,) = torch.autograd.grad(pool(x), x, gg, create_graph=True)
-        (dg,) = torch.autograd.grad((gx2 * v).sum(), gg)
-        results.append((y.detach(), gx.detach(), dg))
+    results = [_three_passes(pool, x0, g, v) for pool in (_native(), AvgPool3x3())]
     for a, b in zip(*results, strict=True):
         assert a.shape == b.shape
         assert torch.equal(a, b), (a - b).abs().max()
@@ -98,17 +101,12 @@ def test_maxpool_forward_backward_double_backward_bitwise(shape, dtype, k, s, p,
         x0 = torch.randint(0, 3, shape, generator=gen).to(dtype)
     elif kind == "nan":
         x0[0, 1, 2, 3] = float("nan")
-    results = []
-    for pool in (nn.MaxPool2d(k, s, p), MaxPool2d(k, s, p)):
-        x = x0.clone().requires_grad_(True)
-        y = pool(x)
-        g = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
-        v = torch.randn(shape, generator=torch.Generator().manual_seed(2), dtype=dtype)
-        (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-        gg = g.clone().requires_grad_(True)
-        (gx2,) = torch.autograd.grad(pool(x), x, gg, create_graph=True)
-        (dg,) = torch.autograd.grad((gx2 * v).sum(), gg)
-        results.append((y.detach(), gx.detach(), dg))
+    out_shape = nn.MaxPool2d(k, s, p)(x0).shape
+    g = torch.randn(out_shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    v = torch.randn(shape, generator=torch.Generator().manual_seed(2), dtype=dtype)
+    results = [
+        _three_passes(pool, x0, g, v) for pool in (nn.MaxPool2d(k, s, p), MaxPool2d(k, s, p))
+    ]
     for a, b in zip(*results, strict=True):
         assert a.shape == b.shape
         assert a.stride() == b.stride()  # same layout leaves the op (NCHW contiguous)

@@ -100,6 +100,17 @@ LR_CROP_BATCHES, LR_CROPS, LR_CROP_SIZE = 3, 1000, 3
 NTK_MEMORY_MB = 512
 
 
+def _mib(value: Any, name: str) -> float:
+    """``value`` as a positive finite number of MiB, or a ZcnasError naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise ZcnasError(f"{name} must be a positive number of MiB, got {value!r}")
+    return v
+
+
 def ntk_memory_mb(device: torch.device | str = "cpu") -> float:
     """Default budget (MiB) of one NTK parameter group's float64 gradient rows on ``device``.
 
@@ -115,13 +126,7 @@ def ntk_memory_mb(device: torch.device | str = "cpu") -> float:
     """
     env = os.environ.get("ZCNAS_NTK_MEMORY_MB", "").strip()
     if env:
-        try:
-            value = float(env)
-        except ValueError:
-            value = float("nan")
-        if not (math.isfinite(value) and value > 0):
-            raise ZcnasError(f"ZCNAS_NTK_MEMORY_MB must be a positive number of MiB, got {env!r}")
-        return value
+        return _mib(env, "ZCNAS_NTK_MEMORY_MB")
     dev = torch.device(device)
     if dev.type == "cuda":
         free, _total = torch.cuda.mem_get_info(dev)
@@ -167,8 +172,7 @@ def ntk_eigenvalues(
     b = int(inputs.shape[0])
     if b < 1:
         raise ZcnasError("TE-NAS NTK needs a non-empty batch")
-    if memory_mb is not None and not (math.isfinite(float(memory_mb)) and float(memory_mb) > 0):
-        raise ZcnasError(f"memory_mb must be a positive number of MiB, got {memory_mb!r}")
+    given = None if memory_mb is None else _mib(memory_mb, "memory_mb")
     net = module_copy(model)
     for p in net.parameters():
         p.requires_grad_(True)
@@ -182,7 +186,7 @@ def ntk_eigenvalues(
         if not isinstance(out, torch.Tensor) or out.dim() < 1 or out.shape[0] != b:
             raise ZcnasError("TE-NAS NTK needs a per-sample output tensor (B, ...)")
         per_sample = out.reshape(b, -1).sum(1)
-        budget = ntk_memory_mb(per_sample.device) if memory_mb is None else float(memory_mb)
+        budget = ntk_memory_mb(per_sample.device) if given is None else given
         for group in _groups(weights, b, budget):
             ws = [weights[i] for i in group]
             rows: torch.Tensor | None = None

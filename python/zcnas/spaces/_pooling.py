@@ -56,6 +56,17 @@ def _plain_tensor(x: torch.Tensor) -> bool:
     return not (active is not None and active())
 
 
+def _fast_input(x: torch.Tensor) -> bool:
+    """The input side of both fast paths: a plain (not ``torch.func``-wrapped) 4-D float32 /
+    float64 CPU tensor."""
+    return (
+        _plain_tensor(x)
+        and x.dim() == 4
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+    )
+
+
 def _counts(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     """Elements of each 3x3 window inside an ``h x w`` image, shape ``(h, w)``."""
     idx_h = torch.arange(h, device=like.device)
@@ -122,10 +133,7 @@ class AvgPool3x3(nn.AvgPool2d):
     @torch.jit.unused
     def _eager(self, x: torch.Tensor) -> torch.Tensor:
         fast = (
-            _plain_tensor(x)
-            and x.dim() == 4
-            and x.device.type == "cpu"
-            and x.dtype in (torch.float32, torch.float64)
+            _fast_input(x)
             and self.kernel_size == 3
             and self.stride == 1
             and self.padding == 1
@@ -202,10 +210,7 @@ class MaxPool2d(nn.MaxPool2d):
     @torch.jit.unused
     def _eager(self, x: torch.Tensor) -> torch.Tensor:
         fast = (
-            _plain_tensor(x)
-            and x.dim() == 4
-            and x.device.type == "cpu"
-            and x.dtype in (torch.float32, torch.float64)
+            _fast_input(x)
             and x.is_contiguous()
             and not self.return_indices
             and not self.ceil_mode
