@@ -240,6 +240,10 @@ def test_score_cli_parallel(tmp_path, capsys):
         assert st.get("nasbench201", "cifar10", "5", "flops").score == pytest.approx(
             score_architectures("nb201", [5], ["flops"])["5"]["flops"]
         )
+    # a rerun has nothing left: it says so instead of "local x0: scored 0 of 2"
+    assert main([*args, "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to score: 2 of 2 architectures already stored" in out and "x0" not in out
 
 
 def test_ray_address_without_a_head_node_fails_fast(tmp_path, capsys):

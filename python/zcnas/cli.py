@@ -404,7 +404,9 @@ def _score(args: argparse.Namespace) -> int:
     if not results:
         return 0
     keys = list(results)
-    table = Table(title=f"{args.space} {args.dataset}: proxy scores (higher = better)")
+    # the heading on its own line: a table title wraps to the table's width
+    console.print(f"[bold]{args.space} {args.dataset}: proxy scores (higher = better)[/bold]")
+    table = Table()
     table.add_column("arch")
     # NASLib's units (flavor macs: multiply-accumulates, in millions)
     macs = args.flavor == "macs"
@@ -518,11 +520,19 @@ def _score_parallel(
     if args.json:
         print(json.dumps(summary))
         return 0
-    console.print(
-        f"{report.backend} x{report.workers}: scored {report.n_scored} of {report.n_requested} "
-        f"architectures ({report.n_already_stored} already stored, {report.n_failed} failed, "
-        f"{report.n_skipped_failed} skipped as failed before) in {report.elapsed_s:.1f} s"
-    )
+    if not report.workers:  # nothing was left to score: no backend was started
+        console.print(
+            f"nothing to score: {report.n_already_stored} of {report.n_requested} architectures "
+            f"already stored, {report.n_skipped_failed} skipped as failed before"
+            + (" (--retry-failed scores them again)" if report.n_skipped_failed else "")
+        )
+    else:
+        console.print(
+            f"{report.backend} x{report.workers}: scored {report.n_scored} of "
+            f"{report.n_requested} architectures ({report.n_already_stored} already stored, "
+            f"{report.n_failed} failed, {report.n_skipped_failed} skipped as failed before) "
+            f"in {report.elapsed_s:.1f} s"
+        )
     for key, err in report.failures[:10]:
         console.print(f"  failed {key}: {err}", markup=False)
     return 0

@@ -240,9 +240,7 @@ class ArchScorer:
             proxies.get_proxy(p)
         # settings that would fail every architecture fail here, before any work (and before
         # a store records each architecture as failed)
-        from zcnas.proxies.engine import _flavors
-
-        _flavors(list(proxy_names), flavor, True)
+        proxies.resolve_flavors(list(proxy_names), flavor)
         if "tenas_ntk" in proxy_names:
             from zcnas.proxies.tenas import ntk_memory_mb
 

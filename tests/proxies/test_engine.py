@@ -107,6 +107,20 @@ def test_bad_inputs(inputs, labels, match):
         score(bn_net(), inputs, labels, ["grad_norm"])
 
 
+def test_resolve_flavors_is_what_score_runs():
+    from zcnas.proxies import get_proxy, resolve_flavors
+
+    got = resolve_flavors(["snip", "synflow"], {"synflow": "bn"})
+    assert got == {"snip": get_proxy("snip").resolve_flavor(None), "synflow": "bn"}
+    assert resolve_flavors(None).keys() == set(list_proxies())
+    with pytest.raises(ZcnasError, match="has no flavor 'zzz'"):
+        resolve_flavors(["snip"], {"snip": "zzz"})
+    with pytest.raises(ZcnasError, match="no requested proxy has flavor 'zzz'"):
+        resolve_flavors(["snip", "nwot"], "zzz")
+    with pytest.raises(ZcnasError, match="not requested"):
+        resolve_flavors("snip", {"nwot": "naslib"})
+
+
 def test_bad_flavor_and_label_range(batch):
     x, y = batch
     with pytest.raises(ZcnasError, match="no flavor 'zzz'"):

@@ -24,7 +24,7 @@ from zcnas.proxies.base import (
     register,
     unregister,
 )
-from zcnas.proxies.engine import Applicability, applicable, score
+from zcnas.proxies.engine import Applicability, applicable, resolve_flavors, score
 
 _register_eznas()  # EZNAS programs as proxies: the released program as ``eznas_a``
 
@@ -37,6 +37,7 @@ __all__ = [
     "is_proxy",
     "list_proxies",
     "register",
+    "resolve_flavors",
     "score",
     "unregister",
 ]

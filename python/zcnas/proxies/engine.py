@@ -152,6 +152,29 @@ def _reason(proxy: Proxy, flavor: str, info: ModelInfo) -> str | None:
     return None
 
 
+def resolve_flavors(
+    proxies: str | Iterable[str] | None, flavor: str | Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The flavor each requested proxy runs with, checked before any model is touched.
+
+    Args:
+        proxies: one proxy name, an iterable of names, or None for every registered proxy
+            (as :func:`score`).
+        flavor: None (each proxy's default), one flavor name (proxies that have it use it,
+            the others their default; at least one requested proxy must have it), or a
+            ``{proxy: flavor}`` mapping (each entry must name a requested proxy and one of
+            its flavors).
+
+    Returns:
+        ``{proxy name: flavor}`` in request order, exactly what :func:`score` would run.
+
+    Raises:
+        ZcnasError: an unknown proxy, a flavor no requested proxy has, a mapping entry for a
+            proxy not requested, or a flavor the named proxy lacks.
+    """
+    return _flavors(_resolve_names(proxies), flavor, proxies is not None)
+
+
 def _flavors(
     names: list[str], flavor: str | Mapping[str, str] | None, explicit: bool
 ) -> dict[str, str]:
