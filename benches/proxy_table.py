@@ -44,7 +44,7 @@ Every run uses every registered proxy that applies (``zcnas score``'s default), 
 ``--workers 1``, under ``nice -n 19``. The table is Spearman(score, ground truth) per cell with
 its ``n`` (architectures with a finite score and ground truth; ``-1e8`` and -inf are NaN-free
 values and are kept, as ``zcnas analyze`` does), and says which columns are incomplete.
-Brackets beside a cell: a published value (``PAPER``: the MeCo and SWAP papers, AZ-NAS's
+Brackets beside a cell: a published value (``PAPER``: the MeCo, SWAP and EZNAS papers, AZ-NAS's
 Table 1 for NB201), or, on nb101 / nb301, the Spearman of NAS-Bench-Suite-Zero's stored value
 of the proxy on the same architectures. Rows ``proxy [flavor]`` are the flavors of
 ``EXTRA_FLAVORS`` where a store has them: NB301's AZ-NAS rows in float64 come from
@@ -139,10 +139,11 @@ COLUMNS: dict[str, dict] = {
 }
 
 #: Published Spearman correlations (whole space unless said): (proxy, column) -> (value,
-#: source). MeCo (Jiang et al., NeurIPS 2023); SWAP (Peng et al., ICLR 2024: its repository's
-#: DARTS-1000 protocol, C=3 network); "AZ-NAS T1": Table 1 of AZ-NAS (Lee & Ham, CVPR 2024;
-#: ``../shared/seeds/az_nas_assembling_zero_cost_proxies.txt``), the official codes on 3,000
-#: sampled NB201 cells per run (5 runs), ImageNet16-120 on its own images (ours: CIFAR-10).
+#: source). EZNAS-A (below); MeCo (Jiang et al., NeurIPS 2023); SWAP (Peng et al., ICLR
+#: 2024: its repository's DARTS-1000 protocol, C=3 network); "AZ-NAS T1": Table 1 of
+#: AZ-NAS (Lee & Ham, CVPR 2024; ``../shared/seeds/az_nas_assembling_zero_cost_proxies.txt``),
+#: the official codes on 3,000 sampled NB201 cells per run (5 runs), ImageNet16-120 on its
+#: own images (ours: CIFAR-10).
 PAPER: dict[tuple[str, str], tuple[float, str]] = {
     ("meco", "nb201-cifar10"): (0.89, "paper"),
     ("meco", "nb201-cifar100"): (0.88, "paper"),
@@ -163,6 +164,12 @@ _NB201_COLUMNS = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16")
 for _p, _vals in _AZ_T1.items():
     for _col, _v in zip(_NB201_COLUMNS, _vals, strict=True):
         PAPER[(_p, _col)] = (_v, "AZ-NAS T1")
+#: EZNAS-A, Table 1 of EZNAS (Akhauri et al., 2022; ``../shared/seeds/
+#: eznas_evolving_zero_cost_proxies.txt``): the whole NB201 space, its reference code (batch 16,
+#: its own Kaiming re-initialisation, as ours); ``eznas`` and ``eznas_a`` are both EZNAS-A.
+for _p in ("eznas", "eznas_a"):
+    for _col, _v in zip(_NB201_COLUMNS, (0.83, 0.82, 0.78), strict=True):
+        PAPER[(_p, _col)] = (_v, "EZNAS T1")
 
 
 #: Flavors other than the default shown as their own rows (``proxy [flavor]``) where a column's
