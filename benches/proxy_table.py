@@ -390,6 +390,36 @@ def markdown() -> str:
     return "\n".join(lines) + "\n\nColumns: " + "; ".join(status) + "."
 
 
+def figure(path: Path) -> Path:
+    """The table as a heat map (proxies x columns, Spearman vs ground truth, -1..1; a column
+    label says how many architectures it covers where it is incomplete); returns the path."""
+    import pandas as pd
+
+    from zcnas.analysis.plots import heatmap, save
+
+    proxies, cells, n_archs = table()
+    labels = {
+        c: c
+        if n_archs.get(c, 0) >= COLUMNS[c]["n"]
+        else f"{c} ({n_archs.get(c, 0)}/{COLUMNS[c]['n']})"
+        for c in COLUMNS
+    }
+    frame = pd.DataFrame(
+        [[cells.get((p, c), (np.nan, 0))[0] for c in COLUMNS] for p in proxies],
+        index=proxies,
+        columns=[labels[c] for c in COLUMNS],
+    )
+    fig = heatmap(frame, "Spearman(proxy, accuracy); blank: not computed or undefined")
+    ax = fig.axes[0]
+    for i, p in enumerate(proxies):  # a cell on fewer architectures than its column: its n
+        for j, c in enumerate(COLUMNS):
+            v = cells.get((p, c))
+            if v is not None and np.isfinite(v[0]) and v[1] < n_archs.get(c, 0):
+                ax.text(j, i + 0.32, f"n={v[1]}", ha="center", va="center", fontsize=4.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save(fig, path)
+
+
 def export(out: Path) -> None:
     """Score rows of flavor ``default`` (and ``EXTRA_FLAVORS``) from every column's store, and
     their ground truth."""
@@ -510,7 +540,13 @@ def main() -> None:
         help="score again the architectures the store records as failed (zcnas score "
         "--retry-failed), e.g. after a fix",
     )
-    sub.add_parser("table")
+    t = sub.add_parser("table")
+    t.add_argument(
+        "--figure",
+        type=Path,
+        default=None,
+        help="also write the table as a heat map (PNG), e.g. benches/figures/proxy_table.png",
+    )
     e = sub.add_parser("export")
     e.add_argument("--out", type=Path, default=EXPORT)
     sub.add_parser(
@@ -535,6 +571,8 @@ def main() -> None:
         )
     elif args.cmd == "table":
         print(markdown())
+        if args.figure is not None:
+            print(f"figure: {figure(args.figure)}", file=sys.stderr)
     elif args.cmd == "fidelity":
         print(fidelity())
     elif args.cmd == "export":
