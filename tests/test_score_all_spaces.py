@@ -12,6 +12,8 @@ the NAS-Bench-Suite-Zero importer keys it.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from zcnas.bench import ScoreStore, import_suite_zero
@@ -129,3 +131,62 @@ def test_cli_all_hands_every_arch_to_the_driver(space, tmp_path, monkeypatch, ca
     assert seen["space"] == space and seen["names"] == ["params"]
     assert seen["dataset"] == TASK[space]
     assert [str(a) for a in seen["archs"]] == [str(a) for a in all_archs(space)]
+
+
+def test_a_store_never_mixes_setups_under_one_key(imported, tmp_path, capsys):
+    """Batch size, seed and inputs are provenance, not key: a rerun with another setup, or live
+    scoring into a flavor an import filled, stops with a message instead of showing the other
+    setup's values as its own; an import never overwrites live rows."""
+    import shutil
+
+    from conftest import SHARED_DATA
+    from zcnas.cli import main
+    from zcnas.exceptions import ZcnasError
+
+    db = str(tmp_path / "s.db")
+    base = ["score", "--space", "nb201", "--arch", "6111", "--proxies", "params,nwot"]
+    base += ["--store", db, "--json"]
+    assert main([*base, "--batch-size", "8"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main([*base, "--batch-size", "8"]) == 0  # same setup: read back
+    assert json.loads(capsys.readouterr().out) == first
+    for other in (["--batch-size", "16"], ["--batch-size", "8", "--seed", "1"]):
+        assert main([*base, *other]) == 2
+        err = capsys.readouterr().err
+        assert "already holds 2 scores" in err and "batch size 8, seed 0" in err
+    assert main([*base, "--batch-size", "8", "--workers", "1"]) == 0  # parallel path agrees
+    capsys.readouterr()
+    assert main([*base, "--batch-size", "16", "--workers", "1"]) == 2
+    assert "another --store" in capsys.readouterr().err
+
+    # live --flavor naslib next to Suite-Zero's imported NB101 values (flavor naslib)
+    mixed = tmp_path / "mixed.db"
+    shutil.copy(imported, mixed)
+    arch = all_archs("nb101")[0]
+    live = ["score", "--space", "nb101", "--proxies", "params,snip", "--flavor", "naslib"]
+    live += ["--arch", str(arch), "--store", str(mixed), "--batch-size", "4"]
+    assert main(live) == 2
+    assert "imported or written by other code" in capsys.readouterr().err
+    # ... and an import over live rows is refused, the live rows kept
+    fresh = tmp_path / "live_then_import.db"
+    live[-3] = str(fresh)
+    assert main(live) == 0
+    capsys.readouterr()
+    with ScoreStore(fresh) as st:
+        before = st.get(
+            "nasbench101",
+            "cifar10",
+            ArchScorer("nb101", ["snip"]).key(arch),
+            "snip",
+            flavor="naslib",
+        ).score
+        with pytest.raises(ZcnasError, match="live `zcnas score` scores"):
+            import_suite_zero(st, SHARED_DATA / "suite_zero" / FILES["nb101"])
+        after = st.get(
+            "nasbench101",
+            "cifar10",
+            ArchScorer("nb101", ["snip"]).key(arch),
+            "snip",
+            flavor="naslib",
+        ).score
+    assert before == after

@@ -685,6 +685,8 @@ def score_distributed(
         by_key.setdefault(job.key(a), a)
     names = list(job.proxy_names)
     sk, task, fk = job.space_key, job.dataset, job.flavor_key
+    if hasattr(job, "check_store"):  # stored rows of another setup are not reused
+        job.check_store(store, list(by_key))
     missing = dict.fromkeys(k for k, _ in store.missing(sk, task, list(by_key), names, flavor=fk))
     if hasattr(job, "ground_truth_rows"):  # what `zcnas analyze` needs to find the task
         store.put_ground_truth_many(job.ground_truth_rows(list(by_key.values())))

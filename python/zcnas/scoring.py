@@ -335,9 +335,66 @@ class ArchScorer:
             for a, v in zip(archs, values, strict=True)
         ]
 
+    def setup(self) -> dict[str, Any]:
+        """The provenance fields that make two runs' scores comparable: ``batch_size`` (images
+        in the minibatch), ``seed`` (weights and proxy randomness) and ``input_kind``."""
+        _, x, _ = self._setup()
+        return {
+            "batch_size": int(x.shape[0]),
+            "seed": self.seed,
+            "input_kind": (
+                f"cifar10-resized{TNB_INPUT_SIZE}-placeholder-targets"
+                if self.space in _TNB
+                else f"{self.dataset}-real"
+            ),
+        }
+
+    def check_store(self, store: Any, keys: Sequence[str]) -> None:
+        """Refuse to reuse stored scores of ``keys`` that another setup computed.
+
+        A store row is keyed by space, task, flavor, proxy and architecture; the batch size,
+        seed and inputs are provenance only. A rerun with another ``--batch-size`` or
+        ``--seed``, or live scoring into a flavor that an import filled (e.g. ``--flavor
+        naslib`` next to NAS-Bench-Suite-Zero's imported values), would otherwise show and
+        keep the other setup's values as its own.
+
+        Raises:
+            ZcnasError: some stored rows of ``keys`` x the proxies were imported or computed
+                with another batch size, seed or input kind (the message names both setups).
+        """
+        from zcnas.bench.store_schema import LIVE_SOURCE
+
+        want = self.setup()
+        other = [
+            (b, s, kind, src, n)
+            for b, s, kind, src, n in store.setups(
+                self.space_key, self.dataset, keys, self.proxy_names, flavor=self.flavor_key
+            )
+            if not (
+                (src or "").startswith(LIVE_SOURCE)
+                and (b, s, kind) == (want["batch_size"], want["seed"], want["input_kind"])
+            )
+        ]
+        if not other:
+            return
+        b, s, kind, src, _ = other[0]
+        if not (src or "").startswith(LIVE_SOURCE):
+            what = f"imported or written by other code (source {src!r})"
+        else:
+            what = f"computed with batch size {b}, seed {s}, inputs {kind}"
+        raise ZcnasError(
+            f"{getattr(store, 'path', 'the store')} already holds {sum(o[-1] for o in other)} "
+            f"scores of these architectures (space {self.space_key}, task {self.dataset}, "
+            f"flavor {self.flavor_key!r}) {what}; this run uses batch size "
+            f"{want['batch_size']}, seed {want['seed']}, inputs {want['input_kind']}. Reusing "
+            "them would mix two setups under one key: score into another --store (or rerun "
+            "with the options they were computed with)"
+        )
+
     def rows(self, key: str, scores: dict[str, float], elapsed: float) -> list[dict[str, Any]]:
         """Store rows (:meth:`zcnas.bench.ScoreStore.put_many`) for one scored architecture."""
-        _, x, _ = self._setup()
+        from zcnas.bench.store_schema import LIVE_SOURCE
+
         return [
             {
                 "space": self.space_key,
@@ -347,15 +404,9 @@ class ArchScorer:
                 "score": float(v),
                 "flavor": self.flavor_key,
                 "time_s": elapsed,
-                "batch_size": int(x.shape[0]),
-                "seed": self.seed,
-                "input_kind": (
-                    f"cifar10-resized{TNB_INPUT_SIZE}-placeholder-targets"
-                    if self.space in _TNB
-                    else f"{self.dataset}-real"
-                ),
+                **self.setup(),
                 "dtype": "float32",
-                "source": "zcnas score (time_s = wall time of the shared call)"
+                "source": f"{LIVE_SOURCE} (time_s = wall time of the shared call)"
                 + ("" if self.device == "cpu" else f", device {self.device}"),
             }
             for p, v in scores.items()
@@ -473,6 +524,7 @@ def score_architectures(
     keys = [scorer.key(a) for a in archs]
     todo = list(zip(archs, keys, strict=True))
     if store is not None:
+        scorer.check_store(store, keys)
         missing = {
             k
             for k, _ in store.missing(

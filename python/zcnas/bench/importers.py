@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from zcnas.bench.store import ScoreStore
+from zcnas.bench.store_schema import LIVE_SOURCE
 from zcnas.exceptions import ZcnasError
 
 __all__ = [
@@ -180,9 +181,33 @@ class _Batch:
 
     def write(self, store: ScoreStore) -> dict[tuple[str, str], set[str]]:
         # Every value was parsed and checked while collecting; one transaction per file, so
-        # a file lands completely or not at all. Re-imports replace rows (no duplicates).
+        # a file lands completely or not at all. Re-imports replace rows (no duplicates), but
+        # never rows that `zcnas score` computed live under the same key.
+        self._refuse_live(store)
         store._write_bulk(self.scores, self.truth, stamp=True)
         return self.archs
+
+    def _refuse_live(self, store: ScoreStore) -> None:
+        groups: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+        for space, task, arch, proxy, flavor, *_ in self.scores:
+            groups.setdefault((space, task, flavor), set()).add((arch, proxy))
+        for (space, task, flavor), keys in groups.items():
+            live = [
+                k
+                for k in store._read(
+                    "SELECT arch, proxy FROM scores WHERE space=? AND task=? AND flavor=? "
+                    "AND source LIKE ?",
+                    (space, task, flavor, LIVE_SOURCE + "%"),
+                )
+                if k in keys
+            ]
+            if live:
+                raise ZcnasError(
+                    f"{self.source}: {store.path} holds {len(live)} live `zcnas score` scores "
+                    f"under the keys this file would write (space {space}, task {task}, "
+                    f"flavor {flavor!r}, e.g. arch {live[0][0]!r} proxy {live[0][1]!r}); "
+                    "importing would overwrite them: import into another store"
+                )
 
 
 def _check_unique(file: Path, keys: list[tuple[str, ...]], what: str) -> None:

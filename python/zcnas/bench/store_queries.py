@@ -147,6 +147,37 @@ class StoreQueries:
         )
         return [(a, p) for a in arch_list for p in proxy_list if (a, p) not in done]
 
+    def setups(
+        self,
+        space: str,
+        task: str,
+        archs: Iterable[str | int],
+        proxies: Iterable[str],
+        *,
+        flavor: str = "default",
+    ) -> list[tuple[int | None, int | None, str | None, str | None, int]]:
+        """The provenance of the stored scores of ``archs`` x ``proxies``: what a resumed run
+        would reuse, grouped by setup.
+
+        Unknown spaces/tasks/flavors are fine here (nothing stored: an empty list).
+
+        Returns:
+            ``(batch_size, seed, input_kind, source, n_rows)`` per distinct setup, most rows
+            first; ``None`` where a field was not recorded.
+        """
+        space, task, flavor = _key("space", space), _key("task", task), _key("flavor", flavor)
+        wanted_archs = {_key("arch", a) for a in archs}
+        wanted_proxies = {_key("proxy", p) for p in proxies}
+        counts: dict[tuple[Any, ...], int] = {}
+        for arch, proxy, *setup in self._read(
+            "SELECT arch, proxy, batch_size, seed, input_kind, source FROM scores "
+            "WHERE space=? AND task=? AND flavor=?",
+            (space, task, flavor),
+        ):
+            if arch in wanted_archs and proxy in wanted_proxies:
+                counts[tuple(setup)] = counts.get(tuple(setup), 0) + 1
+        return [(*k, n) for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
     # ------------------------------------------------------------------ catalogue
 
     def _distinct(self, table: str, col: str, prefix: Mapping[str, str]) -> list[str]:

@@ -16,12 +16,22 @@ from typing import Any
 
 from zcnas.exceptions import ZcnasError
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "GroundTruthRecord", "ScoreRecord"]
+__all__ = [
+    "APPLICATION_ID",
+    "LIVE_SOURCE",
+    "SCHEMA_VERSION",
+    "GroundTruthRecord",
+    "ScoreRecord",
+]
 
 #: ``PRAGMA application_id`` of a zcnas store ("ZCNS" in ASCII).
 APPLICATION_ID = 0x5A434E53
 #: Schema version written to ``PRAGMA user_version`` and the ``meta`` table.
 SCHEMA_VERSION = 1
+#: How the ``source`` of every row computed by :func:`zcnas.scoring.score_architectures`
+#: (``zcnas score``, the distributed backends) begins: rows with another source were imported
+#: or written by other code, and a live run neither reuses nor is overwritten by them.
+LIVE_SOURCE = "zcnas score"
 
 _SCORE_COLUMNS = (
     "space",
