@@ -61,6 +61,23 @@ def test_load_cleans_sentinels_and_constants(store_path):
         assert len(load_tasks(st)) == 2
 
 
+def test_a_proxy_stored_on_few_archs_is_dropped_not_the_task_shrunk(store_path):
+    """A proxy scored on 2 of 300 architectures (e.g. a new proxy next to imported values) is
+    cleaned away like a failing one; the task keeps its 300 architectures."""
+    with ScoreStore(store_path) as st:
+        archs = load_task(st, "nasbench201", "cifar10").archs
+        st.put_many(
+            {"space": "nasbench201", "task": "cifar10", "arch": a, "proxy": "mine", "score": 1.0}
+            for a in archs[:2]
+        )
+        t = load_task(st, "nasbench201", "cifar10")
+        assert t.n == 300 and "mine" in t.dropped["proxies"] and "good" in t.proxies
+        only = load_task(st, "nasbench201", "cifar10", proxies=["good", "mine"])
+        assert only.proxies == ["good"] and only.n == 300
+        with pytest.raises(ZcnasError, match="unknown ground-truth metric"):
+            load_task(st, "nasbench201", "cifar10", metric="nope")
+
+
 def test_tasks_carry_the_batch_size_of_their_scores(tmp_path):
     """TaskData.batch_size is the store's provenance when every loaded score shares it;
     mixed or unrecorded batch sizes give None."""

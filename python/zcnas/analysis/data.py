@@ -282,16 +282,11 @@ def _best_source(store: ScoreStore, space: str, task: str) -> tuple[str, str]:
     ]
     for flavor in ordered:
         best: tuple[int, str] | None = None
+        wide = store.query(space, task, flavor=flavor)
+        scored = wide[store.proxies(space, task, flavor)].notna().any(axis=1)
         for m in metrics:
-            try:
-                n = len(
-                    store.to_arrays(
-                        space, task, store.proxies(space, task, flavor), m, flavor=flavor
-                    )[0]
-                )
-            except ZcnasError:
-                continue
-            if best is None or n > best[0]:
+            n = int((scored & wide[m].notna()).sum()) if m in wide.columns else 0
+            if n and (best is None or n > best[0]):
                 best = (n, m)
         if best is not None:
             return flavor, best[1]
@@ -335,8 +330,24 @@ def load_task(
         flavor = f if flavor is None else flavor
         metric = m if metric is None else metric
     names = store.proxies(space, task, flavor) if proxies is None else list(proxies)
-    archs, scores, truth = store.to_arrays(space, task, names, metric, flavor=flavor)
-    scores = np.array(scores, dtype=np.float64, copy=True)
+    if metric not in store.metrics(space, task):
+        raise ZcnasError(
+            f"unknown ground-truth metric {metric!r} for {space}/{task} in {store.path}; "
+            f"stored: {', '.join(store.metrics(space, task)) or 'none'}"
+        )
+    # every architecture with ground truth and any of the proxies: a proxy stored for only
+    # some of them is NaN elsewhere, and cleaning drops it (> 10% missing) instead of
+    # shrinking the task to the architectures that have it
+    wide = store.query(space, task, names, flavor=flavor)
+    wide = wide[wide[metric].notna()]
+    if wide.empty:
+        raise ZcnasError(
+            f"{space}/{task} flavor {flavor!r}: no architecture has a score and ground truth "
+            f"{metric!r}"
+        )
+    archs = wide.index.to_numpy(dtype=str)
+    scores = wide[names].to_numpy(dtype=np.float64, copy=True)
+    truth = wide[metric].to_numpy(dtype=np.float64)
     flip = set(lower_is_better)
     unknown = flip - set(names)
     if unknown:
