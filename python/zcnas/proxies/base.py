@@ -232,8 +232,22 @@ def register(proxy: Proxy, overwrite: bool = False) -> Proxy:
     """Add a proxy to the registry (timm's convention: a name is registered once unless
     ``overwrite=True``).
 
+    ``proxy.compute(ctx, flavor)`` receives the call's :class:`PassContext` and returns one
+    float, higher = better; the engine then scores it like the built-in proxies (README:
+    "Your own proxy").
+
     Raises:
         ZcnasError: the name is taken and ``overwrite`` is False.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from zcnas.proxies import Proxy, register, score, unregister
+    >>> def n_weights(ctx, flavor):
+    ...     return float(sum(p.numel() for p in ctx.model.parameters() if p.dim() > 1))
+    >>> _ = register(Proxy("n_weights", n_weights, doc="weight count; higher = better"))
+    >>> score(nn.Sequential(nn.Linear(4, 3)), torch.randn(2, 4), proxies=["n_weights"])
+    {'n_weights': 12.0}
+    >>> _ = unregister("n_weights")
     """
     if proxy.name in _REGISTRY and not overwrite:
         raise ZcnasError(
