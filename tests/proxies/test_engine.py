@@ -107,6 +107,18 @@ def test_bad_inputs(inputs, labels, match):
         score(bn_net(), inputs, labels, ["grad_norm"])
 
 
+def test_a_failing_loss_says_which_shapes_and_what_to_pass():
+    """Dense outputs with class-index labels: the message names both shapes and loss_fn=."""
+    net = nn.Sequential(nn.Conv2d(3, 5, 1))  # (B, 5, H, W) "segmentation" logits
+    x = torch.randn(4, 3, 6, 6)
+    with pytest.raises(ZcnasError, match=r"outputs \(4, 5, 6, 6\) and labels \(4,\).*loss_fn="):
+        score(net, x, torch.zeros(4, dtype=torch.long), ["snip"])
+    per_pixel = torch.randint(0, 5, (4, 6, 6))
+    assert np.isfinite(score(net, x, per_pixel, ["snip"], loss_fn=nn.CrossEntropyLoss())["snip"])
+    with pytest.raises(ZcnasError, match=r"loss_fn failed on outputs \(4, 5, 6, 6\)"):
+        score(net, x, torch.zeros(4, 3), ["snip"], loss_fn=nn.CrossEntropyLoss())
+
+
 def test_resolve_flavors_is_what_score_runs():
     from zcnas.proxies import get_proxy, resolve_flavors
 

@@ -138,9 +138,23 @@ class PassContext:
                 raise ZcnasError(
                     f"labels go up to {int(y.max())} but the model has {out.shape[1]} outputs"
                 )
-            loss = torch.nn.functional.cross_entropy(out, y)
+            try:
+                loss = torch.nn.functional.cross_entropy(out, y)
+            except (RuntimeError, ValueError) as exc:
+                raise ZcnasError(
+                    f"the default loss (cross-entropy on class indices) failed on outputs "
+                    f"{tuple(out.shape)} and labels {tuple(y.shape)} ({exc}); for other "
+                    "outputs pass loss_fn= and labels shaped for it (e.g. "
+                    "zcnas.spaces.tnb101.loss_fn(task))"
+                ) from exc
         else:
-            loss = self.loss_fn(out, y)
+            try:
+                loss = self.loss_fn(out, y)
+            except (RuntimeError, ValueError) as exc:
+                raise ZcnasError(
+                    f"loss_fn failed on outputs {tuple(out.shape)} and labels "
+                    f"{tuple(y.shape)}: {exc}"
+                ) from exc
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise ZcnasError("loss_fn must return a scalar tensor (use mean reduction)")
             loss = loss.reshape(())
