@@ -66,6 +66,9 @@ def test_store_import_info_export(tmp_path, shared_data, capsys, monkeypatch):
     assert "nasbench101/cifar10: 500 archs" in capsys.readouterr().out
     assert main(["store", "--db", db, "info"]) == 0
     assert "nasbench101" in capsys.readouterr().out
+    assert main(["store", "info", db]) == 0  # the store as a positional argument
+    assert "nasbench101" in capsys.readouterr().out
+    assert main(["store", "info", db, "--store", db + "x"]) == 2
     out = tmp_path / "scores.parquet"
     assert main(["store", "--db", db, "export", str(out)]) == 0
     frame = pd.read_parquet(out)

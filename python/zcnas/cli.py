@@ -219,7 +219,11 @@ def _parser() -> argparse.ArgumentParser:
         help="proxy scores (one row per space, task, arch, proxy, flavor) or the ground truth",
     )
     add_store(exp, sub=True)
-    add_store(ssub.add_parser("info", help="what the store holds"), sub=True)
+    info_p = ssub.add_parser("info", help="what the store holds")
+    info_p.add_argument(
+        "store_file", nargs="?", metavar="store", help="the store (same as --store)"
+    )
+    add_store(info_p, sub=True)
 
     _register(sub, COMMAND_MODULES)
     search = sub.add_parser("search", help="architecture search driven by zero-cost proxies")
@@ -541,6 +545,12 @@ def _score_parallel(
 def _store(args: argparse.Namespace) -> int:
     from zcnas.bench.store import cli_export, cli_import, cli_summary
 
+    if getattr(args, "store_file", None):
+        if getattr(args, "store", None) not in (None, args.store_file):
+            raise ZcnasError(
+                f"two stores given: {args.store_file} and --store {args.store}; give one"
+            )
+        args.store = args.store_file
     path = store_path(args)
     if args.store_command == "import":
         return cli_import(path, args.paths, space=args.space, task=args.task)
