@@ -366,6 +366,24 @@ def _run(
     return res
 
 
+def _first_names(names: list[str], width: int) -> str:
+    """``a > b > c`` with as many whole names as fit in ``width`` characters (then ``> ...``);
+    the full order is in ``entropy_curves.csv``.
+
+    >>> _first_names(["a", "bb", "ccc"], 80)
+    'a > bb > ccc'
+    >>> _first_names(["synflow", "nwot", "flops"], 20)
+    'synflow > nwot > ...'
+    """
+    out = ""
+    for i, n in enumerate(names):
+        nxt = n if not out else f"{out} > {n}"
+        if len(nxt) > width - (6 if i < len(names) - 1 else 0):
+            return f"{out} > ..." if out else f"{n[: width - 3]}..."
+        out = nxt
+    return out
+
+
 def _greedy_order(res: AnalysisResult, task: TaskData) -> list[str]:
     curves = res.tables.get("entropy_curves")
     if curves is not None:
@@ -502,7 +520,7 @@ def write_report(
                     "greedy k=3": g.greedy[min(3, kmax)],
                     "all": g.greedy[kmax],
                     "random k=3": g.random[min(3, kmax)],
-                    "greedy order": " > ".join(p for p in g.greedy_proxy if p)[:80],
+                    "greedy order": _first_names([p for p in g.greedy_proxy if p], 80),
                 }
             )
             _fig(res, out, f"entropy_{task}", plots.entropy_curve_plot(g.reset_index(), task))
