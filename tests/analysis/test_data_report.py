@@ -242,6 +242,33 @@ def test_cli_analyze(store_path, tmp_path, capsys):
     )
 
 
+def test_cli_analyze_reads_the_flavor_asked_for(store_path, tmp_path, capsys):
+    """--flavor picks the rows of one flavor for every task (default: naslib before default)."""
+    with ScoreStore(store_path) as st:
+        t = load_task(st, "nasbench201", "cifar10")
+        st.put_many(
+            {
+                "space": "nasbench201",
+                "task": "cifar10",
+                "arch": a,
+                "proxy": "mine",
+                "score": float(v),
+                "flavor": "naslib",
+            }
+            for a, v in zip(t.archs, -t.truth, strict=True)
+        )
+    argv = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--steps"]
+    argv += ["correlation", "--task", "nasbench201/cifar10", "--out"]
+    assert main([*argv, str(tmp_path / "a")]) == 0
+    picked = pd.read_csv(tmp_path / "a" / "spearman.csv")
+    assert set(picked.proxy) == {"mine"}  # naslib is preferred over default
+    assert main([*argv, str(tmp_path / "b"), "--flavor", "default"]) == 0
+    live = pd.read_csv(tmp_path / "b" / "spearman.csv")
+    assert set(live.proxy) == {"good", "bad"}
+    assert main([*argv, str(tmp_path / "c"), "--flavor", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
 def test_real_suite_zero_nb201_cifar100(shared_data, tmp_path):
     from zcnas.bench.importers import import_suite_zero
 

@@ -37,6 +37,12 @@ def register(subparsers: Any) -> None:
         help="analyse only this space/task (repeatable; default: every task with ground truth)",
     )
     p.add_argument(
+        "--flavor",
+        help="score flavor to read for every task, e.g. default (live `zcnas score` rows) or "
+        "naslib (imported Suite-Zero values); default: per task, the first of "
+        "naslib-zc13, naslib, default that is stored (the report names it)",
+    )
+    p.add_argument(
         "--steps", help=f"comma-separated subset of {','.join(_STEPS)} (default: all of them)"
     )
     p.add_argument(
@@ -101,7 +107,13 @@ def _analyze(args: argparse.Namespace) -> int:
         cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
     pairs = task_pairs(args.task, "--task")
     with ScoreStore(args.store, mode="r") as store:
-        tasks = load_tasks(store, pairs)
+        if args.flavor:
+            from zcnas.analysis.data import list_tasks
+
+            chosen = list_tasks(store) if pairs is None else list(pairs)
+            tasks = load_tasks(store, chosen, flavors=dict.fromkeys(chosen, args.flavor))
+        else:
+            tasks = load_tasks(store, pairs)
     console.print(f"analysing {len(tasks)} tasks from {args.store}")
     res = run_analysis(tasks, cfg, progress=not args.no_progress, log=console.print)
     path = write_report(res, args.out, title=f"zcnas analysis of {args.store}")
