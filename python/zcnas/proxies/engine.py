@@ -158,15 +158,17 @@ def resolve_flavors(
     """The flavor each requested proxy runs with, checked before any model is touched.
 
     Args:
-        proxies: one proxy name, an iterable of names, or None for every registered proxy
-            (as :func:`score`).
+        proxies: one proxy name, an iterable of names (duplicates count once), or None for
+            every registered proxy (:func:`score` then leaves out those that do not apply to
+            the model).
         flavor: None (each proxy's default), one flavor name (proxies that have it use it,
             the others their default; at least one requested proxy must have it), or a
-            ``{proxy: flavor}`` mapping (each entry must name a requested proxy and one of
-            its flavors).
+            ``{proxy: flavor}`` mapping (each key must be a requested proxy, each value one
+            of its flavors or None for its default; proxies not in the mapping run their
+            default).
 
     Returns:
-        ``{proxy name: flavor}`` in request order, exactly what :func:`score` would run.
+        ``{proxy name: flavor}`` in request order: the flavor :func:`score` runs each with.
 
     Raises:
         ZcnasError: an unknown proxy, a flavor no requested proxy has, a mapping entry for a
