@@ -127,6 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sc.add_argument("--flavor", help="reference flavor, e.g. naslib (default: each proxy's)")
     sc.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py|MODULE",
+        help="your own proxies: a .py file or module that registers them (zcnas.proxies."
+        "register) at import; repeatable; every worker loads it too",
+    )
+    sc.add_argument(
         "--proxy-errors",
         choices=("raise", "nan"),
         default="raise",
@@ -346,6 +354,9 @@ def _score(args: argparse.Namespace) -> int:
 
     if args.space.startswith("tnb101"):
         args.dataset = args.tnb_task  # the TNB101 task plays the dataset's part
+    from zcnas.proxies.plugins import load_plugins
+
+    load_plugins(args.plugin)  # before the names are checked (and the default list made)
     names = proxy_list(args.proxies) or _default_proxies(args)
     if args.batch_size is not None and not args.space.startswith("tnb101"):
         from zcnas.datasets import SHIPPED_IMAGES
@@ -391,6 +402,7 @@ def _score(args: argparse.Namespace) -> int:
             progress=lambda it: track(it, description="scoring", console=console),
             device=args.device,
             proxy_errors=args.proxy_errors,
+            plugins=args.plugin,
         )
         n_new = len(results)
         if store is not None and n_new < len(archs):
@@ -462,9 +474,9 @@ def _with_stored(
 
 
 def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
-    """The workers' ArchScorer for ``--device`` other than the CPU or ``--proxy-errors nan``
-    (None: the default job)."""
-    if args.device == "cpu" and args.proxy_errors == "raise":
+    """The workers' ArchScorer for ``--device`` other than the CPU, ``--proxy-errors nan`` or
+    ``--plugin`` (None: the default job)."""
+    if args.device == "cpu" and args.proxy_errors == "raise" and not args.plugin:
         return None
     from zcnas.scoring import ArchScorer
 
@@ -477,6 +489,7 @@ def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
         batch_size=args.batch_size,
         device=args.device,
         proxy_errors=args.proxy_errors,
+        plugins=args.plugin,
     )
 
 

@@ -203,9 +203,13 @@ class ArchScorer:
             ``"nan"`` (that proxy's score is NaN, with a warning; the others are kept). E.g.
             AZ-NAS trainability raises on a DARTS genotype whose cells ignore the previous
             cell (through ``none`` edges).
+        plugins: modules or ``.py`` files that register proxies
+            (:mod:`zcnas.proxies.plugins`): loaded here before ``proxy_names`` are checked,
+            and again by each worker process the scorer is sent to.
 
     Raises:
-        ZcnasError: unknown space, dataset or proxy, a flavor no requested proxy has, an
+        ZcnasError: unknown space, dataset or proxy, a plugin that fails to load, a flavor
+            no requested proxy has, an
             invalid ``$ZCNAS_NTK_MEMORY_MB`` (with ``tenas_ntk``), a device torch cannot use,
             or an unknown ``proxy_errors``.
     """
@@ -221,9 +225,13 @@ class ArchScorer:
         batch_size: int | None = None,
         device: str = "cpu",
         proxy_errors: str = "raise",
+        plugins: Sequence[str] = (),
     ) -> None:
         from zcnas import proxies
+        from zcnas.proxies.plugins import load_plugins
 
+        self.plugins = tuple(plugins)
+        load_plugins(self.plugins)  # before the names are checked; workers load them again
         if proxy_errors not in ("raise", "nan"):
             raise ZcnasError(f"proxy_errors must be 'raise' or 'nan', got {proxy_errors!r}")
         self.proxy_errors = proxy_errors
@@ -266,6 +274,9 @@ class ArchScorer:
     def _setup(self) -> tuple[Any, ...]:
         if self._ready is None:
             from zcnas.datasets import cifar_batch
+            from zcnas.proxies.plugins import load_plugins
+
+            load_plugins(getattr(self, "plugins", ()))  # a worker process: its own registry
 
             build, _ = _builder(self.space, self._classes, self.dataset)
             if self.space in _TNB:
@@ -484,6 +495,7 @@ def score_architectures(
     progress: Callable[[Any], Any] | None = None,
     device: str = "cpu",
     proxy_errors: str = "raise",
+    plugins: Sequence[str] = (),
 ) -> dict[str, dict[str, float]]:
     """Score ``archs`` of ``space`` with ``proxy_names`` on the packaged real images.
 
@@ -507,6 +519,8 @@ def score_architectures(
         progress: wraps the iterable of architectures (e.g. ``rich.progress.track``).
         device: where the networks are scored (see :class:`ArchScorer`).
         proxy_errors: ``"raise"`` or ``"nan"`` (see :class:`ArchScorer`).
+        plugins: modules or ``.py`` files that register proxies
+            (:mod:`zcnas.proxies.plugins`), loaded before ``proxy_names`` are checked.
 
     Returns:
         store key -> {proxy: score} for the architectures scored in this call.
@@ -520,6 +534,7 @@ def score_architectures(
         batch_size=batch_size,
         device=device,
         proxy_errors=proxy_errors,
+        plugins=plugins,
     )
     keys = [scorer.key(a) for a in archs]
     todo = list(zip(archs, keys, strict=True))

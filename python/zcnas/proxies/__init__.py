@@ -25,6 +25,7 @@ from zcnas.proxies.base import (
     unregister,
 )
 from zcnas.proxies.engine import Applicability, applicable, resolve_flavors, score
+from zcnas.proxies.plugins import load_plugin
 
 _register_eznas()  # EZNAS programs as proxies: the released program as ``eznas_a``
 
@@ -36,6 +37,7 @@ __all__ = [
     "get_proxy",
     "is_proxy",
     "list_proxies",
+    "load_plugin",
     "register",
     "resolve_flavors",
     "score",

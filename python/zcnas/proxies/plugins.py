@@ -1,0 +1,100 @@
+"""Proxies from user code: load a module or a ``.py`` file that registers proxies.
+
+A plugin is ordinary Python that calls :func:`zcnas.proxies.register` at import time, e.g. a
+file ``my_proxies.py``::
+
+    from zcnas.proxies import Proxy, register
+
+    def mean_abs_logit(ctx, flavor):
+        import torch
+        with torch.no_grad():
+            return float(ctx.forward(ctx.model_copy()).abs().mean())
+
+    register(Proxy("mean_abs_logit", mean_abs_logit, doc="mean |logit|; higher = better"))
+
+``zcnas score --plugin my_proxies.py --proxies mean_abs_logit,synflow ...`` loads it before
+the proxy names are checked, and every scoring worker (local processes, Ray workers on the
+same machine or a shared file system) loads it again before scoring, so the proxy runs
+wherever the built-in ones do. In Python: :func:`load_plugin`, or
+``score_architectures(..., plugins=[...])``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from zcnas.exceptions import ZcnasError
+from zcnas.proxies.base import list_proxies
+
+__all__ = ["load_plugin", "load_plugins"]
+
+# spec (resolved file path or module name) -> proxies it registered, per process
+_LOADED: dict[str, list[str]] = {}
+
+
+def load_plugin(spec: str) -> list[str]:
+    """Import a plugin once per process and return the proxy names it registered.
+
+    Args:
+        spec: a path to a ``.py`` file (relative to the working directory, or absolute), or
+            an importable dotted module name (``mypkg.proxies``).
+
+    Returns:
+        The names of the proxies that importing it added to the registry (empty on a repeat
+        call in the same process, or for a plugin that registers nothing new).
+
+    Raises:
+        ZcnasError: the file or module does not exist, or importing it raised (the message
+            names the plugin and the error; e.g. a proxy name that is already registered).
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ZcnasError(f"a plugin is a .py file or a module name, got {spec!r}")
+    spec = spec.strip()
+    is_file = spec.endswith(".py") or "/" in spec or "\\" in spec
+    key = str(Path(spec).resolve()) if is_file else spec
+    if key in _LOADED:
+        return []
+    before = set(list_proxies())
+    try:
+        if is_file:
+            path = Path(key)
+            if not path.is_file():
+                raise ZcnasError(f"plugin {spec}: no such file")
+            digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+            name = f"zcnas_plugin_{path.stem}_{digest}"
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            if module_spec is None or module_spec.loader is None:
+                raise ZcnasError(f"plugin {spec}: not a Python file")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[name] = module  # functions defined there stay picklable by name
+            try:
+                module_spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+        else:
+            importlib.import_module(spec)
+    except ZcnasError as exc:
+        if str(exc).startswith(f"plugin {spec}"):
+            raise
+        raise ZcnasError(f"plugin {spec}: {exc}") from exc
+    except ModuleNotFoundError as exc:
+        raise ZcnasError(
+            f"plugin {spec}: no module {exc.name!r} (give a .py path, or a module on sys.path)"
+        ) from exc
+    except Exception as exc:
+        raise ZcnasError(f"plugin {spec}: importing it raised {type(exc).__name__}: {exc}") from exc
+    _LOADED[key] = sorted(set(list_proxies()) - before)
+    return list(_LOADED[key])
+
+
+def load_plugins(specs: list[str] | tuple[str, ...]) -> list[str]:
+    """:func:`load_plugin` for each spec in order; the proxy names they registered."""
+    out: list[str] = []
+    for s in specs:
+        out.extend(load_plugin(s))
+    return out
