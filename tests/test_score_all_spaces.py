@@ -153,7 +153,12 @@ def test_a_store_never_mixes_setups_under_one_key(imported, tmp_path, capsys):
     for other in (["--batch-size", "16"], ["--batch-size", "8", "--seed", "1"]):
         assert main([*base, *other]) == 2
         err = capsys.readouterr().err
-        assert "already holds 2 scores" in err and "batch size 8, seed 0" in err
+        assert "holds 2 scores of space nasbench201" in err and "batch size 8, seed 0" in err
+        # a new architecture with another setup would join the same task: refused too
+        assert main([*base, *other, "--arch", "1338"]) == 2
+        assert "One task of a store holds one setup" in capsys.readouterr().err
+    assert main([*base, "--batch-size", "8", "--arch", "1338"]) == 0  # same setup: added
+    capsys.readouterr()
     assert main([*base, "--batch-size", "8", "--workers", "1"]) == 0  # parallel path agrees
     capsys.readouterr()
     assert main([*base, "--batch-size", "16", "--workers", "1"]) == 2
@@ -166,7 +171,14 @@ def test_a_store_never_mixes_setups_under_one_key(imported, tmp_path, capsys):
     live = ["score", "--space", "nb101", "--proxies", "params,snip", "--flavor", "naslib"]
     live += ["--arch", str(arch), "--store", str(mixed), "--batch-size", "4"]
     assert main(live) == 2
-    assert "imported or written by other code" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "imported or written by other code" in err and "without --flavor" in err
+    other_arch = all_archs("nb101")[1]  # not stored live either: the flavor is the import's
+    assert main([*live, "--arch", str(other_arch)]) == 2
+    capsys.readouterr()
+    without = [a for a in live if a not in ("--flavor", "naslib")]
+    assert main(without) == 0  # the advice works: flavor default beside the import
+    capsys.readouterr()
     # ... and an import over live rows is refused, the live rows kept
     fresh = tmp_path / "live_then_import.db"
     live[-3] = str(fresh)

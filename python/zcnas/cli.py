@@ -97,7 +97,11 @@ def _parser() -> argparse.ArgumentParser:
         "an 'arch' or 'genotype' column",
     )
     which.add_argument(
-        "--sample", type=int, metavar="N", help="score N uniformly sampled architectures"
+        "--sample",
+        type=int,
+        metavar="N",
+        help="score N architectures sampled uniformly from the whole space (nb101 / darts: "
+        "most then have no ground truth offline; --all scores the Suite-Zero ones)",
     )
     which.add_argument(
         "--all",

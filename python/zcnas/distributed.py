@@ -625,6 +625,7 @@ def score_distributed(
     max_worker_deaths: int | None = None,
     progress: bool | Any = True,
     job: Any = None,
+    plugins: Sequence[str] = (),
 ) -> RunReport:
     """Score ``archs`` with ``proxy_names`` on ``workers`` parallel workers into ``store``.
 
@@ -651,6 +652,9 @@ def score_distributed(
         job: replaces the :class:`~zcnas.scoring.ArchScorer` built from the arguments above
             (a picklable object with the same ``key``, ``__call__``, ``rows``, ``space_key``,
             ``dataset``, ``flavor_key`` and ``proxy_names``).
+        plugins: modules or ``.py`` files that register proxies
+            (:mod:`zcnas.proxies.plugins`): loaded here and by every worker before scoring
+            (a proxy registered only in this process is unknown to the workers).
 
     Returns:
         A :class:`RunReport`.
@@ -672,7 +676,13 @@ def score_distributed(
         raise ZcnasError(f"threads_per_worker must be a positive integer, got {threads_per_worker}")
     if job is None:
         job = ArchScorer(
-            space, proxy_names, dataset=dataset, flavor=flavor, seed=seed, batch_size=batch_size
+            space,
+            proxy_names,
+            dataset=dataset,
+            flavor=flavor,
+            seed=seed,
+            batch_size=batch_size,
+            plugins=plugins,
         )
     be = (
         make_backend(backend, address=address, threads_per_worker=threads_per_worker)

@@ -361,17 +361,23 @@ class ArchScorer:
         }
 
     def check_store(self, store: Any, keys: Sequence[str]) -> None:
-        """Refuse to reuse stored scores of ``keys`` that another setup computed.
+        """Refuse to score into a store task that holds another setup's scores.
 
         A store row is keyed by space, task, flavor, proxy and architecture; the batch size,
-        seed and inputs are provenance only. A rerun with another ``--batch-size`` or
-        ``--seed``, or live scoring into a flavor that an import filled (e.g. ``--flavor
-        naslib`` next to NAS-Bench-Suite-Zero's imported values), would otherwise show and
-        keep the other setup's values as its own.
+        seed and inputs are provenance only, and an analysis reads one flavor of a task as
+        one setup. A rerun with another ``--batch-size`` or ``--seed``, or live scoring into
+        a flavor that an import filled (e.g. ``--flavor naslib`` next to
+        NAS-Bench-Suite-Zero's imported values), would otherwise reuse the other setup's
+        values as its own, or add rows of a second setup beside them.
+
+        Args:
+            store: a :class:`~zcnas.bench.ScoreStore`.
+            keys: the architectures this run scores (only their count is named).
 
         Raises:
-            ZcnasError: some stored rows of ``keys`` x the proxies were imported or computed
-                with another batch size, seed or input kind (the message names both setups).
+            ZcnasError: rows of this space, task and flavor in the store (any proxy) were
+                imported or computed with another batch size, seed or input kind (the
+                message names both setups and what to do).
         """
         from zcnas.bench.store_schema import LIVE_SOURCE
 
@@ -379,7 +385,7 @@ class ArchScorer:
         other = [
             (b, s, kind, src, n)
             for b, s, kind, src, n in store.setups(
-                self.space_key, self.dataset, keys, self.proxy_names, flavor=self.flavor_key
+                self.space_key, self.dataset, flavor=self.flavor_key
             )
             if not (
                 (src or "").startswith(LIVE_SOURCE)
@@ -389,17 +395,23 @@ class ArchScorer:
         if not other:
             return
         b, s, kind, src, _ = other[0]
-        if not (src or "").startswith(LIVE_SOURCE):
+        imported = not (src or "").startswith(LIVE_SOURCE)
+        if imported:
             what = f"imported or written by other code (source {src!r})"
+            todo = (
+                "score into another --store, or without --flavor: live rows then go under "
+                "flavor 'default' (each proxy's default flavor, NASLib's for the Suite-Zero "
+                "proxies), beside the imported ones"
+            )
         else:
             what = f"computed with batch size {b}, seed {s}, inputs {kind}"
+            todo = "score into another --store, or rerun with the options they were computed with"
         raise ZcnasError(
-            f"{getattr(store, 'path', 'the store')} already holds {sum(o[-1] for o in other)} "
-            f"scores of these architectures (space {self.space_key}, task {self.dataset}, "
-            f"flavor {self.flavor_key!r}) {what}; this run uses batch size "
-            f"{want['batch_size']}, seed {want['seed']}, inputs {want['input_kind']}. Reusing "
-            "them would mix two setups under one key: score into another --store (or rerun "
-            "with the options they were computed with)"
+            f"{getattr(store, 'path', 'the store')} holds {sum(o[-1] for o in other)} scores "
+            f"of space {self.space_key}, task {self.dataset}, flavor {self.flavor_key!r} "
+            f"{what}; this run ({len(keys)} architectures) uses batch size "
+            f"{want['batch_size']}, seed {want['seed']}, inputs {want['input_kind']}. One "
+            f"task of a store holds one setup (an analysis reads it as one): {todo}"
         )
 
     def rows(self, key: str, scores: dict[str, float], elapsed: float) -> list[dict[str, Any]]:

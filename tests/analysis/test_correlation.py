@@ -132,3 +132,16 @@ def test_best_ranking_at_k_against_a_direct_definition(synth):
     assert df.loc["anti", "best_ranking@25"] == pytest.approx((t.n - 25) / t.n)
     with pytest.raises(ZcnasError, match="ks"):
         C.best_ranking_at_k([t], ks=(0,))
+
+
+def test_a_task_too_small_for_the_top_tenth_gets_nan_there_not_an_error():
+    """5 architectures: the top 10% holds one, so kendall_top is NaN; the rest is scipy's."""
+    rng = np.random.default_rng(3)
+    truth = np.arange(5.0)
+    scores = rng.normal(size=(5, 2))
+    df = C.correlations(TaskData.from_arrays(scores, truth, clean=False), bootstrap=5)
+    assert df["kendall_top"].isna().all() and df["kendall_top_lo"].isna().all()
+    for j in range(2):
+        assert df["spearman"][j] == pytest.approx(ss.spearmanr(scores[:, j], truth)[0])
+    big = C.correlations(TaskData.from_arrays(rng.normal(size=(20, 2)), np.arange(20.0)))
+    assert big["kendall_top"].notna().all()  # 20 x 10% = 2 architectures: defined

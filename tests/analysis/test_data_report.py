@@ -267,6 +267,16 @@ def test_cli_analyze_reads_the_flavor_asked_for(store_path, tmp_path, capsys):
     assert set(live.proxy) == {"good", "bad"}
     assert main([*argv, str(tmp_path / "c"), "--flavor", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+    alias = [a if a != "nasbench201/cifar10" else "nb201/cifar10" for a in argv]
+    assert main([*alias, str(tmp_path / "d")]) == 0  # zcnas score's space names work too
+    capsys.readouterr()
+    empty = tmp_path / "no_truth.db"
+    with ScoreStore(empty) as st:
+        st.put_many(
+            [{"space": "nasbench101", "task": "cifar10", "arch": "a", "proxy": "p", "score": 1.0}]
+        )
+    assert main(["analyze", "--store", str(empty), "--out", str(tmp_path / "e")]) == 2
+    assert "no task with both scores and ground truth" in capsys.readouterr().err
 
 
 def test_real_suite_zero_nb201_cifar100(shared_data, tmp_path):

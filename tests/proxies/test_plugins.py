@@ -64,6 +64,15 @@ def test_bad_plugins_are_one_clear_error(tmp_path):
     with pytest.raises(ZcnasError, match="already registered"):
         load_plugin(str(clash))
     assert get_proxy("synflow").family != ""  # the built-in one is untouched
+    override = tmp_path / "override.py"
+    override.write_text(
+        "from zcnas.proxies import Proxy, register\n"
+        "register(Proxy('synflow', lambda ctx, f: 1.0), overwrite=True)\n"
+    )
+    original = get_proxy("synflow")
+    with pytest.raises(ZcnasError, match=r"replaces the registered proxies \['synflow'\]"):
+        load_plugin(str(override))
+    assert get_proxy("synflow") is original  # put back
 
 
 def test_cli_scores_a_plugin_proxy_in_process_and_in_workers(plugin_file, tmp_path, capsys):

@@ -106,6 +106,10 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.steps:
         cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
     pairs = task_pairs(args.task, "--task")
+    if pairs is not None:  # zcnas score's space names are read too (nb101 -> nasbench101)
+        from zcnas.scoring import SPACE_KEYS
+
+        pairs = [(SPACE_KEYS.get(sp, sp), t) for sp, t in pairs]
     with ScoreStore(args.store, mode="r") as store:
         if args.flavor:
             from zcnas.analysis.data import list_tasks
@@ -114,6 +118,12 @@ def _analyze(args: argparse.Namespace) -> int:
             tasks = load_tasks(store, chosen, flavors=dict.fromkeys(chosen, args.flavor))
         else:
             tasks = load_tasks(store, pairs)
+    if not tasks:
+        raise ZcnasError(
+            f"{args.store} has no task with both scores and ground truth: zcnas score writes "
+            "ground truth for nb201 and macro only; import Suite-Zero's CSVs (zcnas store "
+            "import) or add it with ScoreStore.put_ground_truth_many"
+        )
     console.print(f"analysing {len(tasks)} tasks from {args.store}")
     res = run_analysis(tasks, cfg, progress=not args.no_progress, log=console.print)
     path = write_report(res, args.out, title=f"zcnas analysis of {args.store}")

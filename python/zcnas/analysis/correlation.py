@@ -21,6 +21,8 @@ All statistics are computed by :mod:`zcnas.stats` (Rust); scores are higher = be
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,12 +49,16 @@ METRICS = ("spearman", "kendall", "pearson", "top_k_precision", "kendall_top")
 
 def _point(scores: np.ndarray, truth: np.ndarray, top: float) -> dict[str, np.ndarray]:
     x = np.ascontiguousarray(scores.T)
+    # tau-b on the top needs two architectures there: NaN on a task of fewer than 2 / top
+    few = math.ceil(top * len(truth)) < 2
     return {
         "spearman": stats.spearman_batch(x, truth),
         "kendall": stats.kendall_tau_batch(x, truth),
         "pearson": stats.pearson_batch(x, truth),
         "top_k_precision": np.array([stats.top_k_precision(c, truth, top=top) for c in x]),
-        "kendall_top": np.array([stats.kendall_tau_top(c, truth, top=top) for c in x]),
+        "kendall_top": np.full(len(x), np.nan)
+        if few
+        else np.array([stats.kendall_tau_top(c, truth, top=top) for c in x]),
     }
 
 
@@ -70,7 +76,8 @@ def correlations(
         task: The task.
         top: Fraction defining the top for ``top_k_precision`` (share of the true top
             ``ceil(top * n)`` that the proxy's top contains) and ``kendall_top`` (tau-b on the
-            architectures whose truth is in the top fraction).
+            architectures whose truth is in the top fraction; NaN when that holds fewer
+            than 2, i.e. on tasks of fewer than ``2 / top`` architectures).
         bootstrap: Number of bootstrap resamples for confidence intervals (0 = none).
         ci: Confidence level of the percentile intervals.
         seed: Seed of the resampling.
@@ -102,9 +109,11 @@ def correlations(
             for m in METRICS:
                 draws[m][b] = res[m]
         alpha = (1.0 - ci) / 2.0
-        for m in METRICS:
-            df[f"{m}_lo"] = np.nanquantile(draws[m], alpha, axis=0)
-            df[f"{m}_hi"] = np.nanquantile(draws[m], 1.0 - alpha, axis=0)
+        with warnings.catch_warnings():  # an all-NaN metric (kendall_top on a tiny task)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for m in METRICS:
+                df[f"{m}_lo"] = np.nanquantile(draws[m], alpha, axis=0)
+                df[f"{m}_hi"] = np.nanquantile(draws[m], 1.0 - alpha, axis=0)
     return df
 
 

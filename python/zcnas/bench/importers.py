@@ -188,25 +188,21 @@ class _Batch:
         return self.archs
 
     def _refuse_live(self, store: ScoreStore) -> None:
-        groups: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
-        for space, task, arch, proxy, flavor, *_ in self.scores:
-            groups.setdefault((space, task, flavor), set()).add((arch, proxy))
-        for (space, task, flavor), keys in groups.items():
-            live = [
-                k
-                for k in store._read(
-                    "SELECT arch, proxy FROM scores WHERE space=? AND task=? AND flavor=? "
-                    "AND source LIKE ?",
-                    (space, task, flavor, LIVE_SOURCE + "%"),
-                )
-                if k in keys
-            ]
+        # one task and flavor of a store holds one setup (an analysis reads it as one):
+        # imported values never join, or overwrite, live `zcnas score` rows
+        for space, task, flavor in sorted({(r[0], r[1], r[4]) for r in self.scores}):
+            live = store._read(
+                "SELECT arch, proxy FROM scores WHERE space=? AND task=? AND flavor=? "
+                "AND source LIKE ?",
+                (space, task, flavor, LIVE_SOURCE + "%"),
+            )
             if live:
                 raise ZcnasError(
                     f"{self.source}: {store.path} holds {len(live)} live `zcnas score` scores "
-                    f"under the keys this file would write (space {space}, task {task}, "
-                    f"flavor {flavor!r}, e.g. arch {live[0][0]!r} proxy {live[0][1]!r}); "
-                    "importing would overwrite them: import into another store"
+                    f"of space {space}, task {task}, flavor {flavor!r} (e.g. arch "
+                    f"{live[0][0]!r}, proxy {live[0][1]!r}), the flavor this file imports "
+                    "into; importing would mix them with other setups' values (or overwrite "
+                    "them): import into another store"
                 )
 
 

@@ -151,13 +151,13 @@ class StoreQueries:
         self,
         space: str,
         task: str,
-        archs: Iterable[str | int],
-        proxies: Iterable[str],
+        archs: Iterable[str | int] | None = None,
+        proxies: Iterable[str] | None = None,
         *,
         flavor: str = "default",
     ) -> list[tuple[int | None, int | None, str | None, str | None, int]]:
-        """The provenance of the stored scores of ``archs`` x ``proxies``: what a resumed run
-        would reuse, grouped by setup.
+        """The provenance of the stored scores of ``archs`` x ``proxies`` (None: every
+        architecture / proxy stored), grouped by setup.
 
         Unknown spaces/tasks/flavors are fine here (nothing stored: an empty list).
 
@@ -166,15 +166,17 @@ class StoreQueries:
             first; ``None`` where a field was not recorded.
         """
         space, task, flavor = _key("space", space), _key("task", task), _key("flavor", flavor)
-        wanted_archs = {_key("arch", a) for a in archs}
-        wanted_proxies = {_key("proxy", p) for p in proxies}
+        wanted_archs = None if archs is None else {_key("arch", a) for a in archs}
+        wanted_proxies = None if proxies is None else {_key("proxy", p) for p in proxies}
         counts: dict[tuple[Any, ...], int] = {}
         for arch, proxy, *setup in self._read(
             "SELECT arch, proxy, batch_size, seed, input_kind, source FROM scores "
             "WHERE space=? AND task=? AND flavor=?",
             (space, task, flavor),
         ):
-            if arch in wanted_archs and proxy in wanted_proxies:
+            if (wanted_archs is None or arch in wanted_archs) and (
+                wanted_proxies is None or proxy in wanted_proxies
+            ):
                 counts[tuple(setup)] = counts.get(tuple(setup), 0) + 1
         return [(*k, n) for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
 

@@ -422,14 +422,22 @@ def score(
                     out[n] = math.nan
                 continue
             try:
-                out[n] = float(get_proxy(n).compute(ctx, chosen[n]))
+                value = get_proxy(n).compute(ctx, chosen[n])
+                try:
+                    out[n] = float(value)
+                except (TypeError, ValueError):
+                    raise ZcnasError(
+                        f"proxy {n!r}: compute returned {type(value).__name__} {value!r:.80}, "
+                        "not one number (return a float, higher = better)"
+                    ) from None
             except Exception as exc:  # reported in the warning, never swallowed silently
                 if explicit and on_unsupported == "raise":
                     if isinstance(exc, ZcnasError):
                         raise
                     raise ZcnasError(
                         f"proxy {n!r} failed on this model ({type(exc).__name__}: {exc}); "
-                        "on_unsupported='skip' or 'nan' scores the others"
+                        "on_unsupported='skip' or 'nan' (zcnas score: --proxy-errors nan) "
+                        "scores the others"
                     ) from exc
                 kind = "" if isinstance(exc, ZcnasError) else f"{type(exc).__name__}: "
                 skipped[n] = f"failed: {kind}{exc}"

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from zcnas.exceptions import ZcnasError
-from zcnas.proxies.base import list_proxies
+from zcnas.proxies import base
 
 __all__ = ["load_plugin", "load_plugins"]
 
@@ -48,8 +48,10 @@ def load_plugin(spec: str) -> list[str]:
         call in the same process, or for a plugin that registers nothing new).
 
     Raises:
-        ZcnasError: the file or module does not exist, or importing it raised (the message
-            names the plugin and the error; e.g. a proxy name that is already registered).
+        ZcnasError: the file or module does not exist, importing it raised (the message
+            names the plugin and the error; e.g. a proxy name that is already registered), or
+            it replaced a registered proxy (``register(..., overwrite=True)``; the original
+            is put back).
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ZcnasError(f"a plugin is a .py file or a module name, got {spec!r}")
@@ -58,7 +60,7 @@ def load_plugin(spec: str) -> list[str]:
     key = str(Path(spec).resolve()) if is_file else spec
     if key in _LOADED:
         return []
-    before = set(list_proxies())
+    before = dict(base._REGISTRY)
     try:
         if is_file:
             path = Path(key)
@@ -88,7 +90,15 @@ def load_plugin(spec: str) -> list[str]:
         ) from exc
     except Exception as exc:
         raise ZcnasError(f"plugin {spec}: importing it raised {type(exc).__name__}: {exc}") from exc
-    _LOADED[key] = sorted(set(list_proxies()) - before)
+    replaced = sorted(n for n, p in before.items() if base._REGISTRY.get(n) is not p)
+    if replaced:  # put the originals back: stored scores of these names stay meaningful
+        base._REGISTRY.update({n: before[n] for n in replaced})
+        raise ZcnasError(
+            f"plugin {spec}: replaces the registered proxies {replaced}; a plugin adds "
+            "proxies: register yours under a new name (a store would otherwise hold two "
+            "formulas under one proxy name)"
+        )
+    _LOADED[key] = sorted(set(base._REGISTRY) - set(before))
     return list(_LOADED[key])
 
 

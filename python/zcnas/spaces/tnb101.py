@@ -533,8 +533,9 @@ def build(arch: Any, task: str, space: str = "micro") -> torch.nn.Module:
     Scoring: pass the task's loss (``zcnas.proxies.score(model, x, y, loss_fn=loss_fn(task))``;
     the engine's default is cross-entropy on class indices) and targets shaped for it: class
     indices ``(B,)`` for class_object / class_scene / jigsaw, ``(B, 9)`` floats for
-    room_layout, pixel classes ``(B, H', W')`` in ``0..16`` for segmentsemantic, images like
-    the output for autoencoder / normal. :func:`zcnas.scoring.tnb_batch` makes such inputs and
+    room_layout, pixel classes ``(B, h, w)`` in ``0..16`` at the output's spatial size (the
+    output is ``(B, 17, h, w)``) for segmentsemantic, images like the output for autoencoder /
+    normal. :func:`zcnas.scoring.tnb_batch` makes such inputs and
     placeholder targets from the packaged CIFAR-10 images (what ``zcnas score`` uses).
     """
     codes = to_codes(arch, space)
