@@ -349,3 +349,29 @@ def test_float64_flavors_match_a_float64_reference_and_fix_rank_deficient_stems(
         get_proxy("az_expressivity").compute(c2, "data64"),
         get_proxy("az_expressivity").compute(c2, "data"),
     )
+
+
+def test_trainability_failing_alone_keeps_expressivity_and_progressivity():
+    """A decoder whose blocks upsample (TNB101 segmentation): trainability cannot map the input
+    gradient onto the output and raises; the other two components are still computed, and
+    equal what the same pass gives when trainability is not requested."""
+    from zcnas.exceptions import ZcnasWarning
+    from zcnas.proxies import score
+    from zcnas.scoring import tnb_batch
+    from zcnas.spaces import tnb101
+
+    x, y = tnb_batch("segmentsemantic", 4)
+    torch.manual_seed(0)
+    net = tnb101.build((1, 2, 3, 1, 2, 3), "segmentsemantic")
+    loss = tnb101.loss_fn("segmentsemantic")
+    names = ["az_expressivity", "az_progressivity", "az_trainability"]
+    with pytest.warns(ZcnasWarning, match="az_trainability: failed: AZ-NAS trainability"):
+        got = score(net, x, y, names, flavor="aznas64", loss_fn=loss, on_unsupported="nan")
+    alone = score(net, x, y, names[:2], flavor="aznas64", loss_fn=loss)
+    assert math.isnan(got["az_trainability"])
+    assert got["az_expressivity"] == alone["az_expressivity"] and math.isfinite(
+        alone["az_expressivity"]
+    )
+    assert got["az_progressivity"] == alone["az_progressivity"]
+    with pytest.raises(ZcnasError, match="AZ-NAS trainability"):
+        score(net, x, y, ["az_trainability"], flavor="aznas64", loss_fn=loss)

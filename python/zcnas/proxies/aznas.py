@@ -429,18 +429,24 @@ def _pass(ctx: PassContext, flavor: str, feature_modules: Any = None) -> dict[st
         block_e = [_entropy(f, f64) for f in feats]
         gen = ctx.generator(SALT_RADEMACHER)
         block_t: list[float] = [0.0] * (len(feats) - 1)
-        for i in reversed(range(1, len(feats))):
-            f_out, f_in = feats[i], feats[i - 1]
-            half = torch.full(tuple(f_out.shape), 0.5, dtype=f_out.dtype)
-            g_out = ((torch.bernoulli(half, generator=gen) - 0.5) * 2).to(f_out.device)
-            block_t[i - 1] = _block_trainability(f_out, f_in, g_out, f64)
+        t_error: ZcnasError | None = None
+        try:
+            for i in reversed(range(1, len(feats))):
+                f_out, f_in = feats[i], feats[i - 1]
+                half = torch.full(tuple(f_out.shape), 0.5, dtype=f_out.dtype)
+                g_out = ((torch.bernoulli(half, generator=gen) - 0.5) * 2).to(f_out.device)
+                block_t[i - 1] = _block_trainability(f_out, f_in, g_out, f64)
+        except ZcnasError as exc:  # trainability's own limits do not take the others down
+            t_error = exc
     e = np.asarray(block_e, dtype=np.float64)
     return {
         "expressivity": _nan_to_neginf(float(np.sum(e))),
         "progressivity": _nan_to_neginf(float(np.min(e[1:] - e[:-1]))),
-        "trainability": _nan_to_neginf(float(np.mean(np.asarray(block_t, dtype=np.float64)))),
+        "trainability": t_error
+        if t_error is not None
+        else _nan_to_neginf(float(np.mean(np.asarray(block_t, dtype=np.float64)))),
         "block_expressivity": block_e,
-        "block_trainability": block_t,
+        "block_trainability": None if t_error is not None else block_t,
         "feature_modules": list(names),
     }
 
@@ -493,6 +499,8 @@ def aznas_components(
     """
     ctx = PassContext(model=model, inputs=inputs, seed=seed)
     out = _pass(ctx, flavor, feature_modules)
+    if isinstance(out["trainability"], ZcnasError):
+        raise out["trainability"]
     out["complexity"] = _complexity(ctx)
     return out
 
@@ -525,9 +533,10 @@ def aznas_score(per_arch_scores: Any) -> np.ndarray:
 
 def _component_proxy(component: str, doc: str) -> Proxy:
     def compute(ctx: PassContext, flavor: str) -> float:
-        return float(
-            ctx.cached(("zcnas.aznas.pass", flavor), lambda: _pass(ctx, flavor))[component]
-        )
+        value = ctx.cached(("zcnas.aznas.pass", flavor), lambda: _pass(ctx, flavor))[component]
+        if isinstance(value, ZcnasError):  # trainability failed alone (see _pass)
+            raise value
+        return float(value)
 
     return Proxy(
         name=f"az_{component}",
