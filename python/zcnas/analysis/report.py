@@ -100,6 +100,10 @@ def markdown_table(df: pd.DataFrame, *, digits: int = 3, index: bool = True) -> 
     |  | a |
     |---|---|
     | x | 0.500 |
+    >>> print(markdown_table(pd.DataFrame({"n": [562], "rho": [0.25]}), index=False))
+    | n | rho |
+    |---|---|
+    | 562 | 0.250 |
     """
 
     def fmt(v: Any) -> str:
@@ -110,8 +114,9 @@ def markdown_table(df: pd.DataFrame, *, digits: int = 3, index: bool = True) -> 
     cols = [str(c) for c in df.columns]
     head = ([str(df.index.name or "")] if index else []) + cols
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for idx, row in df.iterrows():
-        cells = ([fmt(idx)] if index else []) + [fmt(v) for v in row.tolist()]
+    # itertuples keeps each column's dtype (iterrows would print an int column as 562.000)
+    for idx, *row in df.itertuples(index=True, name=None):
+        cells = ([fmt(idx)] if index else []) + [fmt(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
