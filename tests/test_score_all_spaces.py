@@ -184,21 +184,9 @@ def test_a_store_never_mixes_setups_under_one_key(imported, tmp_path, capsys):
     live[-3] = str(fresh)
     assert main(live) == 0
     capsys.readouterr()
+    key = ArchScorer("nb101", ["snip"]).key(arch)
     with ScoreStore(fresh) as st:
-        before = st.get(
-            "nasbench101",
-            "cifar10",
-            ArchScorer("nb101", ["snip"]).key(arch),
-            "snip",
-            flavor="naslib",
-        ).score
+        before = st.get("nasbench101", "cifar10", key, "snip", flavor="naslib").score
         with pytest.raises(ZcnasError, match="live `zcnas score` scores"):
             import_suite_zero(st, SHARED_DATA / "suite_zero" / FILES["nb101"])
-        after = st.get(
-            "nasbench101",
-            "cifar10",
-            ArchScorer("nb101", ["snip"]).key(arch),
-            "snip",
-            flavor="naslib",
-        ).score
-    assert before == after
+        assert st.get("nasbench101", "cifar10", key, "snip", flavor="naslib").score == before

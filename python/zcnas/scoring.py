@@ -276,7 +276,7 @@ class ArchScorer:
             from zcnas.datasets import cifar_batch
             from zcnas.proxies.plugins import load_plugins
 
-            load_plugins(getattr(self, "plugins", ()))  # a worker process: its own registry
+            load_plugins(self.plugins)  # a worker process: its own registry
 
             build, _ = _builder(self.space, self._classes, self.dataset)
             if self.space in _TNB:
@@ -382,21 +382,18 @@ class ArchScorer:
         from zcnas.bench.store_schema import LIVE_SOURCE
 
         want = self.setup()
+        ours = (want["batch_size"], want["seed"], want["input_kind"], True)
         other = [
             (b, s, kind, src, n)
             for b, s, kind, src, n in store.setups(
                 self.space_key, self.dataset, flavor=self.flavor_key
             )
-            if not (
-                (src or "").startswith(LIVE_SOURCE)
-                and (b, s, kind) == (want["batch_size"], want["seed"], want["input_kind"])
-            )
+            if (b, s, kind, (src or "").startswith(LIVE_SOURCE)) != ours
         ]
         if not other:
             return
         b, s, kind, src, _ = other[0]
-        imported = not (src or "").startswith(LIVE_SOURCE)
-        if imported:
+        if not (src or "").startswith(LIVE_SOURCE):
             what = f"imported or written by other code (source {src!r})"
             todo = (
                 "score into another --store, or without --flavor: live rows then go under "

@@ -191,18 +191,18 @@ class _Batch:
         # one task and flavor of a store holds one setup (an analysis reads it as one):
         # imported values never join, or overwrite, live `zcnas score` rows
         for space, task, flavor in sorted({(r[0], r[1], r[4]) for r in self.scores}):
-            live = store._read(
-                "SELECT arch, proxy FROM scores WHERE space=? AND task=? AND flavor=? "
-                "AND source LIKE ?",
-                (space, task, flavor, LIVE_SOURCE + "%"),
-            )
+            live = [
+                setup
+                for setup in store.setups(space, task, flavor=flavor)
+                if (setup[3] or "").startswith(LIVE_SOURCE)
+            ]
             if live:
                 raise ZcnasError(
-                    f"{self.source}: {store.path} holds {len(live)} live `zcnas score` scores "
-                    f"of space {space}, task {task}, flavor {flavor!r} (e.g. arch "
-                    f"{live[0][0]!r}, proxy {live[0][1]!r}), the flavor this file imports "
-                    "into; importing would mix them with other setups' values (or overwrite "
-                    "them): import into another store"
+                    f"{self.source}: {store.path} holds {sum(r[-1] for r in live)} live "
+                    f"`zcnas score` scores of space {space}, task {task}, flavor {flavor!r} "
+                    f"(batch size {live[0][0]}, seed {live[0][1]}), the flavor this file "
+                    "imports into; importing would mix them with other setups' values (or "
+                    "overwrite them): import into another store"
                 )
 
 

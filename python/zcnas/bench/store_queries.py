@@ -148,16 +148,10 @@ class StoreQueries:
         return [(a, p) for a in arch_list for p in proxy_list if (a, p) not in done]
 
     def setups(
-        self,
-        space: str,
-        task: str,
-        archs: Iterable[str | int] | None = None,
-        proxies: Iterable[str] | None = None,
-        *,
-        flavor: str = "default",
+        self, space: str, task: str, *, flavor: str = "default"
     ) -> list[tuple[int | None, int | None, str | None, str | None, int]]:
-        """The provenance of the stored scores of ``archs`` x ``proxies`` (None: every
-        architecture / proxy stored), grouped by setup.
+        """The provenance of every stored score of ``(space, task, flavor)``, grouped by setup:
+        what a run that scores into it (or an import into it) would stand beside.
 
         Unknown spaces/tasks/flavors are fine here (nothing stored: an empty list).
 
@@ -166,19 +160,13 @@ class StoreQueries:
             first; ``None`` where a field was not recorded.
         """
         space, task, flavor = _key("space", space), _key("task", task), _key("flavor", flavor)
-        wanted_archs = None if archs is None else {_key("arch", a) for a in archs}
-        wanted_proxies = None if proxies is None else {_key("proxy", p) for p in proxies}
-        counts: dict[tuple[Any, ...], int] = {}
-        for arch, proxy, *setup in self._read(
-            "SELECT arch, proxy, batch_size, seed, input_kind, source FROM scores "
-            "WHERE space=? AND task=? AND flavor=?",
+        rows = self._read(
+            "SELECT batch_size, seed, input_kind, source, COUNT(*) FROM scores "
+            "WHERE space=? AND task=? AND flavor=? "
+            "GROUP BY batch_size, seed, input_kind, source",
             (space, task, flavor),
-        ):
-            if (wanted_archs is None or arch in wanted_archs) and (
-                wanted_proxies is None or proxy in wanted_proxies
-            ):
-                counts[tuple(setup)] = counts.get(tuple(setup), 0) + 1
-        return [(*k, n) for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+        )
+        return sorted(((b, s, k, src, int(n)) for b, s, k, src, n in rows), key=lambda r: -r[-1])
 
     # ------------------------------------------------------------------ catalogue
 

@@ -60,35 +60,34 @@ def load_plugin(spec: str) -> list[str]:
     key = str(Path(spec).resolve()) if is_file else spec
     if key in _LOADED:
         return []
+    module_spec = None
+    if is_file:  # checked before anything runs
+        path = Path(key)
+        if not path.is_file():
+            raise ZcnasError(f"plugin {spec}: no such file")
+        name = f"zcnas_plugin_{path.stem}_{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ZcnasError(f"plugin {spec}: not a Python file")
     before = dict(base._REGISTRY)
     try:
-        if is_file:
-            path = Path(key)
-            if not path.is_file():
-                raise ZcnasError(f"plugin {spec}: no such file")
-            digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-            name = f"zcnas_plugin_{path.stem}_{digest}"
-            module_spec = importlib.util.spec_from_file_location(name, path)
-            if module_spec is None or module_spec.loader is None:
-                raise ZcnasError(f"plugin {spec}: not a Python file")
+        if module_spec is not None:
             module = importlib.util.module_from_spec(module_spec)
-            sys.modules[name] = module  # functions defined there stay picklable by name
+            sys.modules[module_spec.name] = module  # its functions stay picklable by name
             try:
                 module_spec.loader.exec_module(module)
             except BaseException:
-                sys.modules.pop(name, None)
+                sys.modules.pop(module_spec.name, None)
                 raise
         else:
             importlib.import_module(spec)
-    except ZcnasError as exc:
-        if str(exc).startswith(f"plugin {spec}"):
-            raise
-        raise ZcnasError(f"plugin {spec}: {exc}") from exc
     except ModuleNotFoundError as exc:
         raise ZcnasError(
             f"plugin {spec}: no module {exc.name!r} (give a .py path, or a module on sys.path)"
         ) from exc
-    except Exception as exc:
+    except Exception as exc:  # a ZcnasError from register() included
+        if isinstance(exc, ZcnasError):
+            raise ZcnasError(f"plugin {spec}: {exc}") from exc
         raise ZcnasError(f"plugin {spec}: importing it raised {type(exc).__name__}: {exc}") from exc
     replaced = sorted(n for n, p in before.items() if base._REGISTRY.get(n) is not p)
     if replaced:  # put the originals back: stored scores of these names stay meaningful
