@@ -28,6 +28,17 @@ def test_console_entry_point():
     assert res.stdout.startswith("zcnas ")
 
 
+def test_closed_pipe_is_a_quiet_exit():
+    """``zcnas score --json ... | head``: the reader has gone; no traceback, status 1 (rich's
+    status for the tables)."""
+    cmd = [sys.executable, "-m", "zcnas.cli", "score", "--arch", "0", "--proxies", "params"]
+    with subprocess.Popen([*cmd, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()  # the reader leaves before the JSON is written
+        err = proc.stderr.read().decode()
+        assert proc.wait() == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_unknown_command_fails():
     with pytest.raises(SystemExit):
         main(["frobnicate"])

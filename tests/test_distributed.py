@@ -244,6 +244,16 @@ def test_score_cli_parallel(tmp_path, capsys):
     assert main([*args, "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "nothing to score: 2 of 2 architectures already stored" in out and "x0" not in out
+    # and shows the stored scores, as a serial run does: arch 5 before 0 when asked so
+    rows = [ln for ln in out.splitlines() if ln.startswith("│")]
+    assert [r.split("│")[1].strip() for r in rows] == ["0", "5"]
+    assert "flops (MFLOPs)" in out
+    assert main([*args[:1], "--arch", "5", *args[1:], "--workers", "1"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("│")]
+    with ScoreStore(db) as st:
+        flops5 = st.get("nasbench201", "cifar10", "5", "flops").score
+    assert [r.split("│")[1].strip() for r in rows] == ["5", "0"]
+    assert rows[0].split("│")[3].strip() == f"{flops5:.4g}"
 
 
 def test_ray_address_without_a_head_node_fails_fast(tmp_path, capsys):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -348,9 +349,7 @@ def _default_proxies(args: argparse.Namespace) -> list[str]:
 def _score(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import track
-    from rich.table import Table
 
-    from zcnas import stats
     from zcnas._malloc import keep_heap
 
     keep_heap()  # this process scores: keep freed activations in the heap
@@ -410,7 +409,8 @@ def _score(args: argparse.Namespace) -> int:
         )
         n_new = len(results)
         if store is not None and n_new < len(archs):
-            results = _with_stored(args, archs, names, results, store)
+            # every requested architecture in request order, the skipped ones read back
+            results = _stored_scores(args, archs, names, store)
     finally:
         if store is not None:
             store.close()
@@ -421,8 +421,21 @@ def _score(args: argparse.Namespace) -> int:
         f"scored {n_new} of {len(archs)} architectures"
         + (f" ({len(archs) - n_new} already in the store, read from it)" if store else "")
     )
+    _print_scores(args, names, results, console)
+    return 0
+
+
+def _print_scores(
+    args: argparse.Namespace, names: list[str], results: dict[str, dict[str, float]], console: Any
+) -> None:
+    """The score table (first 20 architectures) and, on NB201 with at least 5 architectures,
+    each proxy's Kendall tau against the NB201 test accuracy of ``--dataset``."""
+    from rich.table import Table
+
+    from zcnas import stats
+
     if not results:
-        return 0
+        return
     keys = list(results)
     # the heading on its own line: a table title wraps to the table's width
     console.print(f"[bold]{args.space} {args.dataset}: proxy scores (higher = better)[/bold]")
@@ -435,6 +448,8 @@ def _score(args: argparse.Namespace) -> int:
         table.add_column(units.get(p, p), justify="right")
     for k in keys[:20]:
         table.add_row(k, *(f"{results[k][p]:.4g}" for p in names))
+    if len(keys) > 20:
+        table.caption = f"first 20 of {len(keys)} architectures"
     console.print(table)
     if args.space == "nb201" and len(keys) >= 5:
         from zcnas.bench import load_nb201
@@ -445,36 +460,6 @@ def _score(args: argparse.Namespace) -> int:
             for p in names
         )
         console.print(f"Kendall τ vs NB201 {args.dataset} test accuracy: {taus}")
-    return 0
-
-
-def _with_stored(
-    args: argparse.Namespace,
-    archs: list[Any],
-    names: list[str],
-    new: dict[str, dict[str, float]],
-    store: Any,
-) -> dict[str, dict[str, float]]:
-    """Every requested architecture's scores in request order: the ones scored now, the
-    others read from the store (a rerun shows what it skipped)."""
-    from zcnas.exceptions import ZcnasError as _Err
-    from zcnas.scoring import ArchScorer
-
-    job = ArchScorer(args.space, names, dataset=args.dataset, flavor=args.flavor, seed=args.seed)
-    out: dict[str, dict[str, float]] = {}
-    for a in archs:
-        k = job.key(a)
-        if k in new:
-            out[k] = new[k]
-            continue
-        try:
-            out[k] = {
-                p: store.get(job.space_key, job.dataset, k, p, flavor=job.flavor_key).score
-                for p in names
-            }
-        except _Err:  # recorded as failed, not scored: nothing to show
-            continue
-    return out
 
 
 def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
@@ -556,7 +541,26 @@ def _score_parallel(
         )
     for key, err in report.failures[:10]:
         console.print(f"  failed {key}: {err}", markup=False)
+    with ScoreStore(args.store) as store:
+        _print_scores(args, names, _stored_scores(args, archs, names, store), console)
     return 0
+
+
+def _stored_scores(
+    args: argparse.Namespace, archs: list[Any], names: list[str], store: Any
+) -> dict[str, dict[str, float]]:
+    """The requested architectures' stored scores of ``names`` in request order (one wide
+    query; an architecture with none of them stored, e.g. recorded as failed, is left out)."""
+    from zcnas.scoring import ArchScorer
+
+    job = ArchScorer(args.space, names, dataset=args.dataset, flavor=args.flavor, seed=args.seed)
+    try:
+        wide = store.query(job.space_key, job.dataset, names, flavor=job.flavor_key)
+    except ZcnasError:  # nothing stored under this task / flavor / proxies
+        return {}
+    rows = wide[names].to_dict("index")
+    keys = (job.key(a) for a in archs)
+    return {k: rows[k] for k in keys if k in rows}
 
 
 def _store(args: argparse.Namespace) -> int:
@@ -591,6 +595,12 @@ def main(argv: list[str] | None = None) -> int:
     saved, warnings.formatwarning = warnings.formatwarning, _format_warning  # type: ignore[assignment]
     try:
         return _main(argv)
+    except BrokenPipeError:
+        # the reader closed the pipe (``zcnas score --json ... | head``): stop quietly with
+        # status 1, as rich's console does for the tables, and keep the interpreter's final
+        # flush of stdout from raising again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         warnings.formatwarning = saved
 

@@ -4,6 +4,7 @@ CLI and by every scoring worker; the scores equal the same function called direc
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -73,6 +74,21 @@ def test_bad_plugins_are_one_clear_error(tmp_path):
     with pytest.raises(ZcnasError, match=r"replaces the registered proxies \['synflow'\]"):
         load_plugin(str(override))
     assert get_proxy("synflow") is original  # put back
+
+
+def test_module_plugin_in_the_working_directory(plugin_file, monkeypatch):
+    """``--plugin my_proxies`` from the folder holding ``my_proxies.py``: the ``zcnas`` script's
+    sys.path does not hold the working directory, the loader looks there as ``python -m``."""
+    here = plugin_file.parent
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(here))])
+    try:
+        assert load_plugin("my_proxies") == ["plugin_mean_abs_logit"]
+        assert sys.path[0] == str(here)
+    finally:
+        sys.modules.pop("my_proxies", None)
+    with pytest.raises(ZcnasError, match=r"no module 'other_name'.*working directory"):
+        load_plugin("other_name")  # nothing of that name here: the same error as before
 
 
 def test_cli_scores_a_plugin_proxy_in_process_and_in_workers(plugin_file, tmp_path, capsys):

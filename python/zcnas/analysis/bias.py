@@ -23,7 +23,11 @@ force over a grid in ``[-10, 1000]`` (the paper's range), skipping any ``C`` tha
 order of some architectures arbitrarily), with one of three strategies: ``"minimize"``
 (smallest ``|bias|``), ``"equalize"`` (bias closest to the ground truth's bias) and
 ``"performance"`` (largest Pearson correlation with the ground truth). Bias and performance are
-Pearson correlations, as in the paper's Table 4.
+Pearson correlations, as in the paper's Table 4. Caveat of the paper's procedure, kept: on
+small pools ``"performance"`` can pick ``C`` just above ``-min(b)``, where ``b + C`` is close
+to zero for the architectures of smallest bias, a few divided scores dominate the Pearson
+correlation and its Spearman need not improve (check ``new_perf`` against a rank correlation
+before trusting such a ``C``).
 """
 
 from __future__ import annotations

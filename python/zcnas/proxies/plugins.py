@@ -41,7 +41,8 @@ def load_plugin(spec: str) -> list[str]:
 
     Args:
         spec: a path to a ``.py`` file (relative to the working directory, or absolute), or
-            an importable dotted module name (``mypkg.proxies``).
+            an importable dotted module name (``mypkg.proxies``; one in the working
+            directory is found there too, as ``python -m`` would).
 
     Returns:
         The names of the proxies that importing it added to the registry (empty on a repeat
@@ -80,10 +81,11 @@ def load_plugin(spec: str) -> list[str]:
                 sys.modules.pop(module_spec.name, None)
                 raise
         else:
-            importlib.import_module(spec)
+            _import_module(spec)
     except ModuleNotFoundError as exc:
         raise ZcnasError(
-            f"plugin {spec}: no module {exc.name!r} (give a .py path, or a module on sys.path)"
+            f"plugin {spec}: no module {exc.name!r} (give a .py path, or a module on sys.path "
+            "or in the working directory)"
         ) from exc
     except Exception as exc:  # a ZcnasError from register() included
         if isinstance(exc, ZcnasError):
@@ -99,6 +101,24 @@ def load_plugin(spec: str) -> list[str]:
         )
     _LOADED[key] = sorted(set(base._REGISTRY) - set(before))
     return list(_LOADED[key])
+
+
+def _import_module(name: str) -> None:
+    """``import name``; a module or package of the working directory that is not on
+    ``sys.path`` (the ``zcnas`` script's path starts at its own folder, unlike ``python -m``)
+    is imported from there, the working directory then staying on ``sys.path`` (as
+    ``python -m`` has it) for the module's own imports."""
+    try:
+        importlib.import_module(name)
+        return
+    except ModuleNotFoundError as exc:
+        top = name.split(".")[0]
+        here = Path.cwd()
+        local = (here / f"{top}.py").is_file() or (here / top / "__init__.py").is_file()
+        if exc.name != top or not local or str(here) in sys.path:
+            raise
+    sys.path.insert(0, str(here))
+    importlib.import_module(name)
 
 
 def load_plugins(specs: list[str] | tuple[str, ...]) -> list[str]:
