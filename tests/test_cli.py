@@ -152,8 +152,16 @@ def test_score_rerun_shows_the_stored_architectures(tmp_path, capsys):
 
 def test_score_table_states_units(capsys):
     assert main(["score", "--space", "nb201", "--proxies", "params,flops", "--arch", "11472"]) == 0
-    out = capsys.readouterr().out
-    assert "params (M)" in out and "flops (MFLOPs)" in out
+    cap = capsys.readouterr()
+    assert "params (M)" in cap.out and "flops (MFLOPs)" in cap.out
+    # the progress bar goes to stderr: `> file` / `| head` get the results only
+    assert "scoring" not in cap.out and "scoring" in cap.err
+    # a file or pipe is not squeezed into rich's 80 columns: a wide table keeps whole names
+    many = "params,flops,l2_norm,synflow,nwot,grad_norm,snip,jacov,zen,fisher"
+    assert main(["score", "--space", "nb201", "--proxies", many, "--arch", "11472"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(ln for ln in lines if ln.startswith("┃ arch"))
+    assert all(p in header for p in many.split(",")[2:]) and len(header) > 100
     assert (
         main(["score", "--space", "nb201", "--proxies", "flops", "--arch", "1", "--flavor", "macs"])
         == 0

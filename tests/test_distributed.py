@@ -240,6 +240,11 @@ def test_score_cli_parallel(tmp_path, capsys):
         assert st.get("nasbench201", "cifar10", "5", "flops").score == pytest.approx(
             score_architectures("nb201", [5], ["flops"])["5"]["flops"]
         )
+        # the JSON report carries the scores, as a serial run's JSON does
+        assert summary["scores"] == {
+            k: {p: st.get("nasbench201", "cifar10", k, p).score for p in ("params", "flops")}
+            for k in ("0", "5")
+        }
     # a rerun has nothing left: it says so instead of "local x0: scored 0 of 2"
     assert main([*args, "--workers", "1"]) == 0
     out = capsys.readouterr().out
@@ -254,6 +259,40 @@ def test_score_cli_parallel(tmp_path, capsys):
         flops5 = st.get("nasbench201", "cifar10", "5", "flops").score
     assert [r.split("│")[1].strip() for r in rows] == ["5", "0"]
     assert rows[0].split("│")[3].strip() == f"{flops5:.4g}"
+
+
+def test_score_cli_parallel_failures_exit_2(tmp_path, capsys):
+    """Architectures that fail in a parallel run: the others are stored and shown, the run
+    exits 2 as a serial run does, and the message says how a rerun treats them."""
+    from zcnas.cli import main
+    from zcnas.proxies import is_proxy, unregister
+    from zcnas.proxies import plugins as plugins_mod
+
+    plugin = tmp_path / "boom_plugin.py"
+    plugin.write_text(
+        "from zcnas.proxies import Proxy, register\n"
+        "def boom(ctx, flavor):\n"
+        "    if sum(p.numel() for p in ctx.model.parameters()) > 200_000:\n"
+        "        raise RuntimeError('boom on a large network')\n"
+        "    return 1.0\n"
+        "register(Proxy('boom_large', boom))\n"
+    )
+    db = str(tmp_path / "f.db")
+    args = ["score", "--arch", "0", "--arch", "6111", "--proxies", "boom_large,params"]
+    args += ["--plugin", str(plugin), "--store", db, "--workers", "1", "--batch-size", "4"]
+    try:
+        assert main([*args, "--json"]) == 2
+        summary = json.loads(capsys.readouterr().out)
+        assert (summary["scored"], summary["failed"]) == (1, 1)  # arch 0 has 0.13 M params
+        assert list(summary["scores"]) == ["0"] and summary["failures"][0][0] == "6111"
+        assert main([*args, "--retry-failed"]) == 2
+        out = capsys.readouterr().out
+        assert "failed 6111: ZcnasError: proxy 'boom_large' failed" in out
+        assert "--retry-failed" in out and "--proxy-errors nan" in out
+    finally:
+        if is_proxy("boom_large"):
+            unregister("boom_large")
+        plugins_mod._LOADED.clear()
 
 
 def test_ray_address_without_a_head_node_fails_fast(tmp_path, capsys):

@@ -263,12 +263,11 @@ def _macro(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from zcnas.bench import load_nb201
 
-    console = Console()
+    console = _console()
     if args.benchmark == "macro":
         rows = _macro(args)
         if not rows:
@@ -346,8 +345,18 @@ def _default_proxies(args: argparse.Namespace) -> list[str]:
     return [n for n, a in applicable(model, x, y, names, **extra).items() if a.ok]
 
 
-def _score(args: argparse.Namespace) -> int:
+def _console(stderr: bool = False) -> Any:
+    """A rich console on stdout (``stderr``: on stderr). Written to a file or a pipe it keeps
+    lines up to 200 columns instead of rich's 80 (``$COLUMNS`` still wins when set)."""
     from rich.console import Console
+
+    console = Console(stderr=stderr)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
+        console = Console(stderr=stderr, width=200)
+    return console
+
+
+def _score(args: argparse.Namespace) -> int:
     from rich.progress import track
 
     from zcnas._malloc import keep_heap
@@ -384,7 +393,7 @@ def _score(args: argparse.Namespace) -> int:
         archs = [_arch_arg(a) for a in read_arch_file(args.arch_file)]
     else:
         archs = sample_archs(args.space, args.sample, args.seed)
-    console = Console(stderr=args.json)
+    console = _console(stderr=args.json)
     if args.backend or args.workers or args.all or args.address:
         return _score_parallel(args, archs, names, console)
     store = None
@@ -402,7 +411,7 @@ def _score(args: argparse.Namespace) -> int:
             seed=args.seed,
             batch_size=args.batch_size,
             store=store,
-            progress=lambda it: track(it, description="scoring", console=console),
+            progress=lambda it: track(it, description="scoring", console=_console(stderr=True)),
             device=args.device,
             proxy_errors=args.proxy_errors,
             plugins=args.plugin,
@@ -419,7 +428,11 @@ def _score(args: argparse.Namespace) -> int:
         return 0
     console.print(
         f"scored {n_new} of {len(archs)} architectures"
-        + (f" ({len(archs) - n_new} already in the store, read from it)" if store else "")
+        + (
+            f" ({len(archs) - n_new} already in the store, read from it)"
+            if n_new < len(archs)
+            else ""
+        )
     )
     _print_scores(args, names, results, console)
     return 0
@@ -508,7 +521,7 @@ def _score_parallel(
             seed=args.seed,
             batch_size=args.batch_size,
             retry_failed=args.retry_failed,
-            progress=console,
+            progress=_console(stderr=True),  # the bar on stderr, the results on stdout
             job=_device_job(args, names),
         )
     summary = {
@@ -523,9 +536,13 @@ def _score_parallel(
         "archs_per_minute": round(report.archs_per_minute, 2) if report.n_scored else None,
         "failures": report.failures,
     }
+    with ScoreStore(args.store) as store:
+        scores = _stored_scores(args, archs, names, store)
+    # exit 2 when an architecture failed in this run (the others are stored), as a serial run
+    status = 2 if report.n_failed else 0
     if args.json:
-        print(json.dumps(summary))
-        return 0
+        print(json.dumps({**summary, "scores": scores}))
+        return status
     if not report.workers:  # nothing was left to score: no backend was started
         console.print(
             f"nothing to score: {report.n_already_stored} of {report.n_requested} architectures "
@@ -541,9 +558,13 @@ def _score_parallel(
         )
     for key, err in report.failures[:10]:
         console.print(f"  failed {key}: {err}", markup=False)
-    with ScoreStore(args.store) as store:
-        _print_scores(args, names, _stored_scores(args, archs, names, store), console)
-    return 0
+    if report.failures:
+        console.print(
+            "  a rerun skips the failed architectures unless --retry-failed is given (with "
+            "--proxy-errors nan a failing proxy is stored as NaN and the others are kept)"
+        )
+    _print_scores(args, names, scores, console)
+    return status
 
 
 def _stored_scores(

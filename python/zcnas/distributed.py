@@ -581,8 +581,12 @@ def _progress_bar(console: Any = None) -> Any:
 
     class RateColumn(ProgressColumn):
         def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text("--/min" if speed is None else f"{60 * speed:,.0f}/min")
+            # the mean since the bar started, as the final report's archs_per_minute (rich's
+            # windowed speed jumps when workers finish several architectures at once)
+            elapsed = task.finished_time if task.finished else task.elapsed
+            if not elapsed or not task.completed:
+                return Text("--/min")
+            return Text(f"{60 * task.completed / elapsed:,.0f}/min")
 
     class EtaColumn(TimeRemainingColumn):
         def render(self, task: Any) -> Text:

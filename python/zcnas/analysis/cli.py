@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
         "naslib-zc13, naslib, default that is stored (the report names it)",
     )
     p.add_argument(
-        "--steps", help=f"comma-separated subset of {','.join(_STEPS)} (default: all of them)"
+        "--steps", help=f"comma-separated subset of {', '.join(_STEPS)} (default: all of them)"
     )
     p.add_argument(
         "--bootstrap",
@@ -124,7 +124,7 @@ def _analyze(args: argparse.Namespace) -> int:
             "ground truth for nb201 and macro only; import Suite-Zero's CSVs (zcnas store "
             "import) or add it with ScoreStore.put_ground_truth_many"
         )
-    console.print(f"analysing {len(tasks)} tasks from {args.store}")
+    console.print(f"analysing {len(tasks)} task{'s' if len(tasks) != 1 else ''} from {args.store}")
     res = run_analysis(tasks, cfg, progress=not args.no_progress, log=console.print)
     path = write_report(res, args.out, title=f"zcnas analysis of {args.store}")
     console.print(f"wrote {path} ({res.timings['total']:.1f} s of analysis)")

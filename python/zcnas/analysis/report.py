@@ -304,6 +304,10 @@ def _run(
             trials, imps, abls = [], [], []
             for t in iterate(tasks, "surrogates", progress):
                 if t.n <= cfg.surrogate_train + 10:
+                    log(
+                        f"surrogate: {t.label} skipped ({t.n} architectures; a surrogate needs "
+                        f"more than --train {cfg.surrogate_train} + 10)"
+                    )
                     continue
                 trials.append(
                     _sur.surrogate_trials(
