@@ -101,8 +101,10 @@ def _parser() -> argparse.ArgumentParser:
         "--sample",
         type=int,
         metavar="N",
-        help="score N architectures sampled uniformly from the whole space (nb101 / darts: "
-        "most then have no ground truth offline; --all scores the Suite-Zero ones)",
+        help="score N architectures sampled uniformly from the whole space with --seed (nb101 "
+        "/ darts: most then have no ground truth offline; --all scores the Suite-Zero ones). "
+        "Another N draws another set, not a prefix: to grow a stored sample, list the "
+        "architectures with --arch-file",
     )
     which.add_argument(
         "--all",

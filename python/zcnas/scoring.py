@@ -93,7 +93,9 @@ def _builder(
 
 def sample_archs(space: str, n: int, seed: int) -> list[Any]:
     """``n`` distinct architectures drawn uniformly with ``seed`` (``darts`` and ``darts-c3``:
-    :func:`zcnas.spaces.darts.sample`, the DARTS space without ``none``, distinct by store key)."""
+    :func:`zcnas.spaces.darts.sample`, the DARTS space without ``none``, distinct by store key).
+    NB201 and Macro draw without replacement in one call, so another ``n`` gives another set,
+    not a prefix of it (the stored samples of ``benches/`` depend on this: kept as is)."""
     rng = np.random.default_rng(seed)
     if space == "nb201":
         from zcnas.spaces import nb201
