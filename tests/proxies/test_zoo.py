@@ -418,6 +418,22 @@ def test_ntk_chunked_equals_one_group(batch):
     np.testing.assert_allclose(many, one, rtol=1e-9, atol=1e-9 * float(one.max()))
 
 
+def test_ntk_gram_of_float32_rows_is_float64_blockwise():
+    """The rows stay float32 (the gradients' values); their Gram is summed in float64 over
+    column blocks: equal to the float64 product of the whole matrix up to summation order."""
+    rows = torch.randn(7, 5003, generator=torch.Generator().manual_seed(0))
+    want = rows.double() @ rows.double().t()
+    for block_mb in (1e-3, 0.05, 32.0):  # 18 columns, one 936-column block, one block
+        got = tenas._gram64(rows, block_mb=block_mb)
+        assert got.dtype == torch.float64
+        torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-13 * float(want.abs().max()))
+    assert tenas._groups([torch.zeros(1000), torch.zeros(1000)], 8, 8 * 8000 / 2**20) == [[0, 1]]
+    assert tenas._groups([torch.zeros(1000, dtype=torch.float64)] * 2, 8, 8 * 8000 / 2**20) == [
+        [0],
+        [1],
+    ]  # the budget counts bytes of the weights' dtype
+
+
 def test_registry_conventions():
     p = zp.get_proxy("params")
     assert zp.is_proxy("params") and not zp.is_proxy("nope")

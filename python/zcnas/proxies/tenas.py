@@ -21,12 +21,14 @@ row i of G (N x P). Theta = G G^T, eigenvalues ascending, cond = lambda_max / la
 * Flavor ``"guarded"``: lambda_min <= 0 or a non-finite cond gives -inf (ranked last).
 
 Cost and memory: B backward passes per parameter group. The per-sample gradient rows are
-built for groups of weight tensors holding at most :func:`ntk_memory_mb` MiB of float64 rows
-(B x P_group x 8 bytes; :data:`NTK_MEMORY_MB` on the CPU, a quarter of the free memory on
-CUDA, ``$ZCNAS_NTK_MEMORY_MB`` to override) and Theta is accumulated over groups in float64,
-so memory is bounded by that budget plus one forward's graph (the unchunked rows would be
-B x P x 8 bytes: 5.7 GB for resnet18 at B = 64). A model that fits in one group runs exactly
-the reference's B backward passes; k groups cost k x B. The rows and Theta stay on the
+kept in the gradients' own dtype (float32: exactly the values the reference concatenates) for
+groups of weight tensors holding at most :func:`ntk_memory_mb` MiB of rows (B x P_group x 4
+bytes for float32; :data:`NTK_MEMORY_MB` on the CPU, a quarter of the free memory on CUDA,
+``$ZCNAS_NTK_MEMORY_MB`` to override), and Theta is accumulated in float64 from column blocks
+of the rows converted to float64 (32 MiB at a time), so memory is bounded by that budget plus
+one forward's graph (the unchunked rows would be B x P x 4 bytes: 2.9 GB for resnet18 at
+B = 64). A model that fits in one group runs exactly the reference's B backward passes; k
+groups cost k x B. The rows and Theta stay on the
 model's device (a GPU computes the float64 Gram there); only the B x B Theta is copied to the
 host for the eigenvalues.
 
@@ -95,7 +97,7 @@ SALT_LR_INPUT = 2_140_001
 SALT_LR_CROPS = 2_140_002
 #: TE-NAS's linear-region protocol: batches of crops, crops per batch, crop side.
 LR_CROP_BATCHES, LR_CROPS, LR_CROP_SIZE = 3, 1000, 3
-#: Memory budget (MiB) of the float64 per-sample gradient rows of one NTK parameter group on
+#: Memory budget (MiB) of the per-sample gradient rows (float32) of one NTK parameter group on
 #: the CPU (see :func:`ntk_memory_mb` for CUDA and the ``ZCNAS_NTK_MEMORY_MB`` override).
 NTK_MEMORY_MB = 512
 
@@ -112,12 +114,12 @@ def _mib(value: Any, name: str) -> float:
 
 
 def ntk_memory_mb(device: torch.device | str = "cpu") -> float:
-    """Default budget (MiB) of one NTK parameter group's float64 gradient rows on ``device``.
+    """Default budget (MiB) of one NTK parameter group's gradient rows on ``device``.
 
     ``$ZCNAS_NTK_MEMORY_MB`` (a positive number) if set; else on CUDA a quarter of the
     device's free memory, at least :data:`NTK_MEMORY_MB` (one group, B backward passes, for
-    any network that fits: the rows of a 30M-parameter NB101 network at B = 30 are 7 GB,
-    15 groups and 450 passes under 512 MiB); else :data:`NTK_MEMORY_MB`. The budget only
+    any network that fits: the float32 rows of a 30M-parameter NB101 network at B = 30 are
+    3.6 GB, 8 groups and 240 passes under 512 MiB); else :data:`NTK_MEMORY_MB`. The budget only
     splits the Gram's sum over parameter groups, so it changes ``tenas_ntk`` at float
     rounding, not more.
 
@@ -139,18 +141,33 @@ LR_FLAVORS = ("aznas", "data", "tenas", "preact")
 
 
 def _groups(weights: list[torch.Tensor], batch: int, memory_mb: float) -> list[list[int]]:
-    """Consecutive groups of weight indices whose B x numel float64 rows fit the budget (a
-    tensor larger than the budget gets a group of its own)."""
-    cap = max(1, int(memory_mb * 2**20 / (8 * max(1, batch))))
+    """Consecutive groups of weight indices whose B x numel rows (in the weights' dtype) fit
+    the budget (a tensor larger than the budget gets a group of its own)."""
+    cap = max(1, int(memory_mb * 2**20 / max(1, batch)))  # bytes of one row
     groups: list[list[int]] = [[]]
     size = 0
     for i, w in enumerate(weights):
-        if groups[-1] and size + w.numel() > cap:
+        nbytes = w.numel() * w.element_size()
+        if groups[-1] and size + nbytes > cap:
             groups.append([])
             size = 0
         groups[-1].append(i)
-        size += w.numel()
+        size += nbytes
     return groups
+
+
+def _gram64(rows: torch.Tensor, block_mb: float = 32.0) -> torch.Tensor:
+    """``rows @ rows.T`` in float64 for a (B, P) matrix, converting column blocks of at most
+    ``block_mb`` MiB (as float64) at a time, so a float32 ``rows`` is never copied whole."""
+    b, n = rows.shape
+    if rows.dtype == torch.float64:
+        return rows @ rows.t()
+    step = max(1, int(block_mb * 2**20 / (8 * max(1, b))))
+    gram = torch.zeros(b, b, dtype=torch.float64, device=rows.device)
+    for j in range(0, n, step):
+        block = rows[:, j : j + step].to(torch.float64)
+        gram += block @ block.t()
+    return gram
 
 
 def ntk_eigenvalues(
@@ -194,12 +211,12 @@ def ntk_eigenvalues(
                 grads = torch.autograd.grad(per_sample[i], ws, retain_graph=True, allow_unused=True)
                 parts = [g.detach().reshape(-1) for g in grads if g is not None]
                 row = torch.cat(parts) if parts else per_sample.new_zeros(0)
-                if rows is None:  # the group's rows, filled in place: B x P_group float64
-                    rows = torch.empty(b, row.numel(), dtype=torch.float64, device=row.device)
+                if rows is None:  # the group's rows, filled in place: B x P_group, grad dtype
+                    rows = torch.empty(b, row.numel(), dtype=row.dtype, device=row.device)
                 rows[i] = row
                 del grads, parts, row
             assert rows is not None
-            part = rows @ rows.t()
+            part = _gram64(rows)
             gram = part if gram is None else gram + part
             del rows, part
     assert gram is not None
