@@ -526,6 +526,7 @@ def _score_parallel(
             progress=_console(stderr=True),  # the bar on stderr, the results on stdout
             job=_device_job(args, names),
         )
+        scores = _stored_scores(args, archs, names, store)
     summary = {
         "backend": report.backend,
         "workers": report.workers,
@@ -538,8 +539,6 @@ def _score_parallel(
         "archs_per_minute": round(report.archs_per_minute, 2) if report.n_scored else None,
         "failures": report.failures,
     }
-    with ScoreStore(args.store) as store:
-        scores = _stored_scores(args, archs, names, store)
     # exit 2 when an architecture failed in this run (the others are stored), as a serial run
     status = 2 if report.n_failed else 0
     if args.json:

@@ -381,7 +381,7 @@ class ArchScorer:
                 imported or computed with another batch size, seed or input kind (the
                 message names both setups and what to do).
         """
-        from zcnas.bench.store_schema import LIVE_SOURCE
+        from zcnas.bench.store_schema import is_live_source
 
         want = self.setup()
         ours = (want["batch_size"], want["seed"], want["input_kind"], True)
@@ -390,12 +390,12 @@ class ArchScorer:
             for b, s, kind, src, n in store.setups(
                 self.space_key, self.dataset, flavor=self.flavor_key
             )
-            if (b, s, kind, (src or "").startswith(LIVE_SOURCE)) != ours
+            if (b, s, kind, is_live_source(src)) != ours
         ]
         if not other:
             return
         b, s, kind, src, _ = other[0]
-        if not (src or "").startswith(LIVE_SOURCE):
+        if not is_live_source(src):
             what = f"imported or written by other code (source {src!r})"
             todo = (
                 "score into another --store, or without --flavor: live rows then go under "

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from zcnas.bench.store import ScoreStore
-from zcnas.bench.store_schema import LIVE_SOURCE
+from zcnas.bench.store_schema import is_live_source
 from zcnas.exceptions import ZcnasError
 
 __all__ = [
@@ -191,11 +191,7 @@ class _Batch:
         # one task and flavor of a store holds one setup (an analysis reads it as one):
         # imported values never join, or overwrite, live `zcnas score` rows
         for space, task, flavor in sorted({(r[0], r[1], r[4]) for r in self.scores}):
-            live = [
-                setup
-                for setup in store.setups(space, task, flavor=flavor)
-                if (setup[3] or "").startswith(LIVE_SOURCE)
-            ]
+            live = [s for s in store.setups(space, task, flavor=flavor) if is_live_source(s[3])]
             if live:
                 raise ZcnasError(
                     f"{self.source}: {store.path} holds {sum(r[-1] for r in live)} live "

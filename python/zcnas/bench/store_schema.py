@@ -22,6 +22,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "GroundTruthRecord",
     "ScoreRecord",
+    "is_live_source",
 ]
 
 #: ``PRAGMA application_id`` of a zcnas store ("ZCNS" in ASCII).
@@ -32,6 +33,12 @@ SCHEMA_VERSION = 1
 #: (``zcnas score``, the distributed backends) begins: rows with another source were imported
 #: or written by other code, and a live run neither reuses nor is overwritten by them.
 LIVE_SOURCE = "zcnas score"
+
+
+def is_live_source(source: str | None) -> bool:
+    """Whether a stored ``source`` is :data:`LIVE_SOURCE`'s (a ``None`` source is not)."""
+    return (source or "").startswith(LIVE_SOURCE)
+
 
 _SCORE_COLUMNS = (
     "space",

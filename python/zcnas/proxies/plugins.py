@@ -82,14 +82,14 @@ def load_plugin(spec: str) -> list[str]:
                 raise
         else:
             _import_module(spec)
+    except ZcnasError as exc:  # from register(), e.g. a name already registered
+        raise ZcnasError(f"plugin {spec}: {exc}") from exc
     except ModuleNotFoundError as exc:
         raise ZcnasError(
             f"plugin {spec}: no module {exc.name!r} (give a .py path, or a module on sys.path "
             "or in the working directory)"
         ) from exc
-    except Exception as exc:  # a ZcnasError from register() included
-        if isinstance(exc, ZcnasError):
-            raise ZcnasError(f"plugin {spec}: {exc}") from exc
+    except Exception as exc:
         raise ZcnasError(f"plugin {spec}: importing it raised {type(exc).__name__}: {exc}") from exc
     replaced = sorted(n for n, p in before.items() if base._REGISTRY.get(n) is not p)
     if replaced:  # put the originals back: stored scores of these names stay meaningful
