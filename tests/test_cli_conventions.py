@@ -342,3 +342,20 @@ def test_score_progress_bar_fits_80_columns(monkeypatch):
     assert f" ETA {eta // 3600}:{eta // 60 % 60:02d}:{eta % 60:02d} " in line
     assert line.endswith(" 12 failed")
     assert line.startswith("scoring (lo… ")  # the description is ellipsised
+
+
+def test_cli_console_keeps_wide_lines_in_files_and_pipes(monkeypatch):
+    """Every command's console (score, bench, analyze, search, demo) is `cli_console`: not a
+    terminal (pytest captures it) gives 200 columns instead of rich's 80, $COLUMNS wins, and
+    Console options pass through."""
+    from zcnas._outputs import cli_console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    c = cli_console(stderr=True, markup=False)
+    assert not c.is_terminal and c.width == 200 and c.stderr and not c._markup
+    monkeypatch.setenv("COLUMNS", "57")
+    assert cli_console().width == 57
+    for mod in ("cli", "demo", "analysis.cli", "search.cli_zcpt", "search.cli_evolution"):
+        src = Path(__file__).parents[1] / "python/zcnas" / (mod.replace(".", "/") + ".py")
+        text = src.read_text()
+        assert "cli_console(" in text and "Console(" not in text.replace("cli_console(", ""), mod

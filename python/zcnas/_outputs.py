@@ -1,4 +1,4 @@
-"""Checks of output paths, run by the CLI before long work starts.
+"""Checks of output paths, run by the CLI before long work starts, and the CLI's console.
 
 A search or an analysis can run for an hour; an ``--out`` or ``--plot`` path with a wrong
 extension or a missing folder must fail in the first second (one ``error:`` line), not after
@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from zcnas.exceptions import ZcnasError
 
-__all__ = ["check_output_file", "check_output_folder"]
+__all__ = ["check_output_file", "check_output_folder", "cli_console"]
 
 
 def check_output_file(
@@ -76,3 +77,18 @@ def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
     if not os.access(probe, os.W_OK):
         raise ZcnasError(f"{option} {p}: {probe} is not writable")
     return p
+
+
+def cli_console(stderr: bool = False, **kwargs: Any) -> Any:
+    """A rich console for the command line, on stdout (``stderr``: on stderr).
+
+    Written to a file or a pipe (``zcnas ... > out.txt``, ``| less``) it keeps lines up to 200
+    columns instead of rich's 80, so wide tables are not folded; ``$COLUMNS`` still wins when
+    set. ``kwargs`` go to :class:`rich.console.Console` (e.g. ``markup=False``).
+    """
+    from rich.console import Console
+
+    console = Console(stderr=stderr, **kwargs)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
+        console = Console(stderr=stderr, width=200, **kwargs)
+    return console

@@ -28,6 +28,7 @@ from zcnas._cliargs import (
     store_path,
     use_help_formatter,
 )
+from zcnas._outputs import cli_console
 from zcnas.exceptions import ZcnasError
 
 __all__ = ["DEFAULT_STORE", "main"]
@@ -269,7 +270,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     from zcnas.bench import load_nb201
 
-    console = _console()
+    console = cli_console()
     if args.benchmark == "macro":
         rows = _macro(args)
         if not rows:
@@ -347,17 +348,6 @@ def _default_proxies(args: argparse.Namespace) -> list[str]:
     return [n for n, a in applicable(model, x, y, names, **extra).items() if a.ok]
 
 
-def _console(stderr: bool = False) -> Any:
-    """A rich console on stdout (``stderr``: on stderr). Written to a file or a pipe it keeps
-    lines up to 200 columns instead of rich's 80 (``$COLUMNS`` still wins when set)."""
-    from rich.console import Console
-
-    console = Console(stderr=stderr)
-    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
-        console = Console(stderr=stderr, width=200)
-    return console
-
-
 def _score(args: argparse.Namespace) -> int:
     from rich.progress import track
 
@@ -395,7 +385,7 @@ def _score(args: argparse.Namespace) -> int:
         archs = [_arch_arg(a) for a in read_arch_file(args.arch_file)]
     else:
         archs = sample_archs(args.space, args.sample, args.seed)
-    console = _console(stderr=args.json)
+    console = cli_console(stderr=args.json)
     if args.backend or args.workers or args.all or args.address:
         return _score_parallel(args, archs, names, console)
     store = None
@@ -413,7 +403,7 @@ def _score(args: argparse.Namespace) -> int:
             seed=args.seed,
             batch_size=args.batch_size,
             store=store,
-            progress=lambda it: track(it, description="scoring", console=_console(stderr=True)),
+            progress=lambda it: track(it, description="scoring", console=cli_console(stderr=True)),
             device=args.device,
             proxy_errors=args.proxy_errors,
             plugins=args.plugin,
@@ -523,7 +513,7 @@ def _score_parallel(
             seed=args.seed,
             batch_size=args.batch_size,
             retry_failed=args.retry_failed,
-            progress=_console(stderr=True),  # the bar on stderr, the results on stdout
+            progress=cli_console(stderr=True),  # the bar on stderr, the results on stdout
             job=_device_job(args, names),
         )
         scores = _stored_scores(args, archs, names, store)

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zcnas import rankagg, stats
+from zcnas._outputs import cli_console
 from zcnas.bench import load_nb201, load_suite_zero_nb201
 from zcnas.bench.nb201 import DATASETS
 
@@ -203,7 +204,7 @@ def run(
 ) -> None:
     """Print the demo tables; the analysis figure goes to ``out_dir`` (default
     ``$ZCNAS_DEMO_DIR`` or ``./zcnas_demo``)."""
-    console = console or Console()
+    console = console or cli_console()
     t = load_nb201()
     console.rule("[bold]zcnas demo[/bold]: real NAS-Bench-201 data embedded in the package")
     for d in DATASETS:

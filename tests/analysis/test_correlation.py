@@ -145,3 +145,32 @@ def test_a_task_too_small_for_the_top_tenth_gets_nan_there_not_an_error():
         assert df["spearman"][j] == pytest.approx(ss.spearmanr(scores[:, j], truth)[0])
     big = C.correlations(TaskData.from_arrays(rng.normal(size=(20, 2)), np.arange(20.0)))
     assert big["kendall_top"].notna().all()  # 20 x 10% = 2 architectures: defined
+
+
+def test_report_into_a_used_folder_drops_the_earlier_reports_files(synth, tmp_path):
+    """A second `zcnas analyze --out DIR` with fewer tasks leaves none of the first run's
+    tables or figures in DIR (they would pass for results of the new run), and keeps files
+    zcnas did not write."""
+    from zcnas.analysis.report import AnalysisConfig, run_analysis, write_report
+
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    cfg = AnalysisConfig(steps=("correlation",), bootstrap=0)
+    tasks = [synth(seed=0, task="a"), synth(seed=1, task="b")]
+    write_report(run_analysis(tasks, cfg), out)
+    first = {p.name for p in out.iterdir()}
+    assert {"report.md", "correlations.csv", "spearman_heatmap.png"} <= first
+    listed = set((out / "report_files.txt").read_text().split())
+    assert listed == first - {"notes.txt", "report_files.txt"}
+
+    (out / "correlations.csv").unlink()  # a listed file already gone is no error
+    write_report(run_analysis(tasks[:1], AnalysisConfig(steps=(), bootstrap=0)), out)
+    second = {p.name for p in out.iterdir()}
+    assert "spearman_heatmap.png" not in second and "correlations.csv" not in second
+    assert {"report.md", "notes.txt", "report_files.txt"} <= second
+    assert (out / "notes.txt").read_text() == "mine"
+    assert set((out / "report_files.txt").read_text().split()) == second - {
+        "notes.txt",
+        "report_files.txt",
+    }

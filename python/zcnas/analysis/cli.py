@@ -74,8 +74,7 @@ def register(subparsers: Any) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from zcnas._outputs import check_output_folder, cli_console
     from zcnas.analysis.data import load_tasks
     from zcnas.analysis.report import AnalysisConfig, run_analysis, write_report
     from zcnas.bench.store import ScoreStore
@@ -83,13 +82,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
     if not args.out:
         raise ZcnasError("zcnas analyze needs --out FOLDER for the report")
-    from zcnas._outputs import check_output_folder
-
     check_output_folder(args.out, option="--out")  # before the analysis, not after it
     args.store = store_path(args)
     if not os.path.isfile(args.store):
         raise ZcnasError(f"score store {args.store} does not exist")
-    console = Console(stderr=True)
+    console = cli_console(stderr=True)
     cfg = AnalysisConfig(
         bootstrap=args.bootstrap,
         surrogate_trials=args.trials,

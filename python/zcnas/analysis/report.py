@@ -447,8 +447,17 @@ def write_report(
 ) -> Path:
     """Write ``report.md``, one CSV per table and the PNG figures into ``out_dir``.
 
+    The names written are listed in ``out_dir/report_files.txt``. A later report into the same
+    folder first deletes the files that list names, so no table or figure of an earlier run
+    (another task set, a step left out) is left beside the new report; files zcnas did not
+    write are never touched.
+
     Returns:
         The path of ``report.md``.
+
+    Raises:
+        ZcnasError: The folder cannot be created, or a file of the earlier report cannot be
+            deleted.
     """
     from zcnas.analysis import plots
 
@@ -457,6 +466,7 @@ def write_report(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ZcnasError(f"cannot create report folder {out}: {e}") from None
+    _remove_earlier_report(out)
     t0 = time.perf_counter()
     for name, df in res.tables.items():
         if len(df):
@@ -618,4 +628,30 @@ def write_report(
     res.timings["figures_and_files"] = time.perf_counter() - t0
     path = out / "report.md"
     path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    written = [f"{n}.csv" for n, df in res.tables.items() if len(df)]
+    figures = [Path(f) for f in res.figures.values() if isinstance(f, (str, os.PathLike))]
+    written += [f.name for f in figures if f.parent == out] + [path.name]
+    (out / _MANIFEST).write_text("\n".join(sorted(set(written))) + "\n", encoding="utf-8")
     return path
+
+
+_MANIFEST = "report_files.txt"
+
+
+def _remove_earlier_report(out: Path) -> None:
+    """Delete the files an earlier :func:`write_report` listed in ``out/report_files.txt``
+    (plain names inside ``out`` only; a name with a path separator is ignored)."""
+    manifest = out / _MANIFEST
+    if not manifest.is_file():
+        return
+    for name in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
+        name = name.strip()
+        if not name or name in (".", "..") or "/" in name or os.sep in name:
+            continue
+        f = out / name
+        try:
+            if f.is_file() and not f.is_symlink():
+                f.unlink()
+        except OSError as e:
+            raise ZcnasError(f"cannot delete {f} of the earlier report in {out}: {e}") from None
+    manifest.unlink(missing_ok=True)

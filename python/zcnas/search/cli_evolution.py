@@ -317,9 +317,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    from rich.console import Console
+    from zcnas._outputs import cli_console
 
-    con = Console(soft_wrap=True, markup=False)
+    con = cli_console(soft_wrap=True, markup=False)
     for run in summary["runs"]:
         con.print(
             f"seed {run['seed']}: {run['arch_str']} (index {run['arch']}), "

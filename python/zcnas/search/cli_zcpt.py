@@ -111,9 +111,9 @@ def _program_proxy(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``zcnas search zc-pt``."""
     import torch
-    from rich.console import Console
     from rich.table import Table
 
+    from zcnas._outputs import cli_console
     from zcnas.search.zc_pt import search
 
     seeds = seed_list(args)
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         from zcnas.bench import ScoreStore
 
         store = ScoreStore(args.store)
-    console = Console(stderr=args.json)
+    console = cli_console(stderr=args.json)
     results = []
     try:
         for proxy, seed in ((p, s) for p in names for s in seeds):
