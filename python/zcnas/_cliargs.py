@@ -75,13 +75,23 @@ def add_dataset(
     such as ``--task``) set the same value and are not shown."""
     text = help or "dataset"
     kind = dataset_type(allowed)
+    spelled = [
+        alias
+        for name, alias in (
+            ("imagenet16", "ImageNet16-120"),
+            ("cifar10", "cifar10-valid"),
+            ("cifar100", "CIFAR-100"),
+        )
+        if name in allowed
+    ]
     p.add_argument(
         "--dataset",
         type=kind,
         default=allowed[0],
         metavar="{" + ",".join(allowed) + "}",
-        help=f"{text} (default {allowed[0]}; ImageNet16-120, cifar10-valid, CIFAR-100 ... "
-        "are read too)",
+        help=f"{text} (default {allowed[0]}; also written as {', '.join(spelled)} ...)"
+        if spelled
+        else f"{text} (default {allowed[0]})",
     )
     for flag in hidden:
         p.add_argument(flag, dest="dataset", type=kind, help=argparse.SUPPRESS)

@@ -154,8 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument(
         "--batch-size",
         type=int,
-        help="real images per minibatch (default: all embedded ones, 30 CIFAR-10 or 25 "
-        "CIFAR-100 images; NAS-Bench-Suite-Zero scored with 32)",
+        help="real images per minibatch, at most the embedded ones (default: all, 30 "
+        "CIFAR-10 or 25 CIFAR-100 images). NAS-Bench-Suite-Zero scored batches of 32: for "
+        "those pass your own images to zcnas.proxies.score, or see "
+        "benches/fidelity_suite_zero.py",
     )
     sc.add_argument(
         "--device",

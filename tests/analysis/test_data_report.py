@@ -299,3 +299,41 @@ def test_real_suite_zero_nb201_cifar100(shared_data, tmp_path):
     rho = correlations(t).set_index("proxy").loc["nwot", "spearman"]
     assert rho == pytest.approx(ss.spearmanr(nwot, acc)[0], abs=1e-12)
     assert rho > 0.7  # NAS-Bench-Suite-Zero Figure 2: nwot on NB201-CF100 is about 0.8
+
+
+def test_cli_analyze_skips_unusable_tasks_and_small_steps(store_path, tmp_path, capsys):
+    """Of all the store's tasks, one with too few architectures for the flavor is skipped
+    with its reason (how many of the scored ones have ground truth); named with --task it is
+    an error. A task too small to split skips the ensembles step, and the report is written.
+    --metric picks the ground truth; an unknown --steps fails before the store is read."""
+    with ScoreStore(store_path) as st:
+        _fill(st, "nasbench201", "imagenet16", 5, 2)  # 5 archs: cannot split 3 + 3
+        st.put_many(  # 2 live scores on NB101, one of them with ground truth
+            {"space": "nasbench101", "task": "cifar10", "arch": a, "proxy": "p", "score": v}
+            for a, v in (("a", 1.0), ("b", 2.0))
+        )
+        st.put_ground_truth_many(
+            [{"space": "nasbench101", "task": "cifar10", "arch": "a", "metric": "m", "value": 1}]
+        )
+    base = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--workers", "1"]
+    assert main([*base, "--out", str(tmp_path / "r"), "--steps", "correlation,ensembles"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped nasbench101/cifar10: NB101-CF10 flavor 'default': 1 of the 2 " in err
+    assert "ensembles: NB201-IMGNT skipped (5 architectures" in err
+    best = pd.read_csv(tmp_path / "r" / "best_ensembles.csv")
+    assert set(best.task) == {"NB201-CF10", "NB201-CF100"}
+    spearman = pd.read_csv(tmp_path / "r" / "spearman.csv", index_col=0)
+    assert "NB201-IMGNT" in spearman.columns  # the other steps keep the small task
+    one = [*base, "--out", str(tmp_path / "x"), "--task", "nb101/cifar10"]
+    assert main(one) == 2
+    assert "1 of the 2 architectures with scores have ground truth 'm'" in capsys.readouterr().err
+    assert (
+        main([*base, "--out", str(tmp_path / "m"), "--metric", "nope", "--steps", "correlation"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "skipped nasbench201/cifar10: unknown ground-truth metric 'nope'" in err
+    assert "every task of" in err
+    assert main([*base, "--out", str(tmp_path / "s"), "--steps", "corr"]) == 2
+    err = capsys.readouterr().err
+    assert "--steps: unknown step(s) corr" in err and "analysing" not in err

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from zcnas.bench import ScoreStore
-from zcnas.bench.importers import EXTRA_TNB_FLAVOR, import_suite_zero
+from zcnas.bench.importers import EXTRA_TNB_FLAVOR, EXTRA_TNB_METRIC, import_suite_zero
 
 DATA = Path(__file__).resolve().parents[3] / "shared/data"
 EXTRA = DATA / "suite_zero_extra"
@@ -80,7 +80,7 @@ def test_full_tnb101_macro_flavor_and_missing_values(tmp_path):
     assert store.flavors(sp, "autoencoder") == [EXTRA_TNB_FLAVOR]
     r = next(r for r in rows if r["task"] == "class_object" and r["synflow"])
     archs, scores, _ = store.to_arrays(
-        sp, "class_object", ["synflow", "zen"], "val_accuracy", flavor=EXTRA_TNB_FLAVOR
+        sp, "class_object", ["synflow", "zen"], EXTRA_TNB_METRIC, flavor=EXTRA_TNB_FLAVOR
     )
     i = list(archs).index(tnb101_key(r["naslib_arch"]))
     assert list(scores[i]) == [float(r["synflow"]), float(r["zen"])]
@@ -105,3 +105,69 @@ def test_analysis_sees_all_28_tasks(tmp_path):
     assert load_task(store, "transbench101_micro", "jigsaw").flavor == "naslib"
     t = load_task(store, "nasbench301", "ninapro")
     assert t.flavor == "naslib" and len(t.archs) == 199
+
+
+def _naslib_zc_truth(space_file, task):
+    with open(DATA / "suite_zero" / space_file) as f:
+        return {
+            r["arch"]: float(r["val_accuracy"]) for r in csv.DictReader(f) if r["dataset"] == task
+        }
+
+
+def test_full_tnb101_ground_truth_does_not_replace_the_naslib_files(tmp_path):
+    """The full TNB101 table's accuracies differ from the naslib_zc_* file's on shared
+    architectures: after importing both (either order), each flavor is analysed against its
+    own file's values, read here from the CSV text."""
+    from zcnas.analysis.data import load_task
+
+    full = {
+        r["naslib_arch"]: float(r["val_accuracy"])
+        for r in _rows("tnb101_micro_4096_7tasks.csv")
+        if r["task"] == "autoencoder"
+    }
+    zc = _naslib_zc_truth("naslib_zc_transbench101_micro_e5a821c2.csv", "autoencoder")
+    shared = sorted(set(full) & set(zc))
+    assert sum(full[a] != zc[a] for a in shared) > 100  # two data versions
+    for order in ((EXTRA, DATA / "suite_zero"), (DATA / "suite_zero", EXTRA)):
+        store = ScoreStore(tmp_path / f"s{len(str(order[0]))}.sqlite")
+        for path in order:
+            import_suite_zero(store, path)
+        t = load_task(store, "transbench101_micro", "autoencoder")
+        assert t.flavor == "naslib" and t.metric == "val_accuracy"
+        assert dict(zip(t.archs, t.truth, strict=True)) == {a: zc[a] for a in t.archs}
+        u = load_task(store, "transbench101_micro", "autoencoder", flavor=EXTRA_TNB_FLAVOR)
+        assert u.metric == EXTRA_TNB_METRIC and u.n > t.n
+        assert dict(zip(u.archs, u.truth, strict=True)) == {a: full[a] for a in u.archs}
+
+
+def test_import_refuses_ground_truth_that_differs_from_another_files(tmp_path):
+    """A user CSV in the naslib_zc layout with one accuracy changed: the import stops with a
+    message naming the other file, the architecture and both values, and writes nothing; the
+    same file again (same source) and equal values import fine."""
+    from zcnas.exceptions import ZcnasError
+
+    src = DATA / "suite_zero" / "naslib_zc_nasbench101_500.csv"
+    store = ScoreStore(tmp_path / "s.sqlite")
+    import_suite_zero(store, src)
+    import_suite_zero(store, src)  # a re-import replaces its own rows
+    with open(src) as f:
+        rows = list(csv.reader(f))
+    j = rows[0].index("val_accuracy")
+    arch = rows[1][rows[0].index("arch")]
+    mine = tmp_path / "naslib_zc_mine.csv"
+    with open(mine, "w", newline="") as f:
+        csv.writer(f).writerows(rows[:3])
+    import_suite_zero(store, mine)  # equal values: fine
+    rows[1][j] = str(float(rows[1][j]) + 1.0)
+    with open(mine, "w", newline="") as f:
+        csv.writer(f).writerows(rows[:3])
+    before = store.ground_truth_frame()
+    with pytest.raises(
+        ZcnasError,
+        match=r"1 of its 'val_accuracy' values .*from suite_zero/naslib_zc_nasbench101_500.csv "
+        r"\(arch ",
+    ):
+        import_suite_zero(store, mine)
+    after = store.ground_truth_frame()
+    assert after.equals(before)
+    assert arch in set(after.arch)

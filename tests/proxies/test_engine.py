@@ -56,8 +56,10 @@ def plain_net() -> nn.Module:
 
 def test_unknown_proxy_lists_known(batch):
     x, y = batch
-    with pytest.raises(ZcnasError, match=r"unknown proxy 'nope'.*grad_norm"):
+    with pytest.raises(ZcnasError, match=r"unknown proxy 'nope'; known: .*grad_norm"):
         score(bn_net(), x, y, ["nope"])
+    with pytest.raises(ZcnasError, match=r"unknown proxy 'synflw' \(did you mean 'synflow'\?\)"):
+        score(bn_net(), x, y, ["synflw"])
 
 
 def test_missing_labels_named(batch):

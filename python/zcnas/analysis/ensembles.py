@@ -27,7 +27,13 @@ from zcnas import rankagg, stats
 from zcnas.analysis.data import TaskData
 from zcnas.exceptions import ZcnasError
 
-__all__ = ["AGGREGATORS", "aggregate_proxies", "best_ensembles", "evaluate_ensembles"]
+__all__ = [
+    "AGGREGATORS",
+    "aggregate_proxies",
+    "best_ensembles",
+    "evaluate_ensembles",
+    "splittable",
+]
 
 AGGREGATORS = ("linear", "nonlinear", "borda", "majority")
 
@@ -73,6 +79,17 @@ def _exhaustive(task: TaskData, method: str, max_size: int) -> tuple[list[str], 
     return list(best[1]), best[0]
 
 
+def splittable(n: int, selection_fraction: float = 0.5) -> bool:
+    """Whether ``n`` architectures split into a selection and an evaluation half of at least
+    3 each (:func:`evaluate_ensembles`' requirement).
+
+    >>> splittable(5), splittable(6)
+    (False, True)
+    """
+    n_sel = round(selection_fraction * n)
+    return n_sel >= 3 and n - n_sel >= 3
+
+
 def evaluate_ensembles(
     task: TaskData,
     *,
@@ -113,7 +130,7 @@ def evaluate_ensembles(
     rng = np.random.default_rng(seed)
     perm = rng.permutation(task.n)
     n_sel = round(selection_fraction * task.n)
-    if n_sel < 3 or task.n - n_sel < 3:
+    if not splittable(task.n, selection_fraction):
         raise ZcnasError(f"{task.label}: too few architectures ({task.n}) to split")
     sel_idx, ev_idx = perm[:n_sel], perm[n_sel:]
     if max_selection is not None and len(sel_idx) > max_selection:

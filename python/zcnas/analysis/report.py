@@ -358,15 +358,24 @@ def _run(
     if "ensembles" in steps:
 
         def ens() -> None:
-            frames = [
-                _ens.evaluate_ensembles(
-                    t,
-                    search=cfg.ensemble_search,
-                    surrogate_train=cfg.surrogate_train,
-                    seed=cfg.seed,
+            frames = []
+            for t in iterate(tasks, "ensembles", progress):
+                if not _ens.splittable(t.n):
+                    log(
+                        f"ensembles: {t.label} skipped ({t.n} architectures; choosing on one "
+                        "half and scoring on the other needs at least 3 in each)"
+                    )
+                    continue
+                frames.append(
+                    _ens.evaluate_ensembles(
+                        t,
+                        search=cfg.ensemble_search,
+                        surrogate_train=cfg.surrogate_train,
+                        seed=cfg.seed,
+                    )
                 )
-                for t in iterate(tasks, "ensembles", progress)
-            ]
+            if not frames:
+                return
             res.tables["ensembles"] = pd.concat(frames, ignore_index=True)
             res.tables["best_ensembles"] = _ens.best_ensembles(res.tables["ensembles"])
 

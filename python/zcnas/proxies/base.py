@@ -291,7 +291,13 @@ def get_proxy(name: str) -> Proxy:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ZcnasError(f"unknown proxy {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ZcnasError(
+            f"unknown proxy {name!r}{hint}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
 def list_proxies(pattern: str = "*") -> list[str]:
