@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import math
 import os
 import subprocess
@@ -359,3 +360,15 @@ def test_cli_console_keeps_wide_lines_in_files_and_pipes(monkeypatch):
         src = Path(__file__).parents[1] / "python/zcnas" / (mod.replace(".", "/") + ".py")
         text = src.read_text()
         assert "cli_console(" in text and "Console(" not in text.replace("cli_console(", ""), mod
+
+
+def test_score_notes_swap_saturation_at_small_batches(capsys):
+    """SWAP counts distinct patterns of B samples (at most 2**B): at --batch-size 4 the
+    command says so on stderr, and the NB201 network does reach 2**4 in every repeat."""
+    argv = ["score", "--space", "nb201", "--arch", "6111", "--proxies", "swap", "--json"]
+    assert main([*argv, "--batch-size", "4"]) == 0
+    out, err = capsys.readouterr()
+    assert "note: swap counts distinct activation patterns" in err and "2**4 = 16" in err
+    assert json.loads(out)["6111"]["swap"] == 16.0
+    assert main([*argv, "--batch-size", "16", "--proxies", "params"]) == 0
+    assert "note:" not in capsys.readouterr().err

@@ -375,6 +375,15 @@ def _score(args: argparse.Namespace) -> int:
                 f"--batch-size must be 1..{shipped} for {args.dataset}: zcnas ships "
                 f"{shipped} real {args.dataset} images (got {args.batch_size})"
             )
+    swaps = [n for n in names if n == "swap" or n.startswith("reg_swap")]
+    if swaps and args.batch_size is not None and args.batch_size < 16:
+        print(
+            f"note: {', '.join(swaps)} count{'s' if len(swaps) == 1 else ''} distinct "
+            "activation patterns of the batch's "
+            f"samples, at most 2**{args.batch_size} = {2**args.batch_size}; below the paper's "
+            "16 images most networks reach it and tie",
+            file=sys.stderr,
+        )
     if args.all:
         from zcnas.distributed import all_archs
 
