@@ -53,6 +53,8 @@ _SPACE_LABEL = {
     "nasbench301": "NB301",
     "transbench101_micro": "TNB101_MICRO",
     "transbench101_macro": "TNB101_MACRO",
+    "nasbench_macro": "MACRO",  # zcnas's spaces outside Suite-Zero, in the same style
+    "darts_c3": "DARTS_C3",
 }
 _TASK_LABEL = {
     "cifar10": "CF10",
@@ -74,6 +76,8 @@ def task_label(space: str, task: str) -> str:
 
     >>> task_label("transbench101_micro", "jigsaw")
     'TNB101_MICRO-JIGSAW'
+    >>> task_label("nasbench_macro", "cifar10")
+    'MACRO-CF10'
     """
     return f"{_SPACE_LABEL.get(space, space)}-{_TASK_LABEL.get(task, task)}"
 
