@@ -337,3 +337,45 @@ def test_cli_analyze_skips_unusable_tasks_and_small_steps(store_path, tmp_path, 
     assert main([*base, "--out", str(tmp_path / "s"), "--steps", "corr"]) == 2
     err = capsys.readouterr().err
     assert "--steps: unknown step(s) corr" in err and "analysing" not in err
+
+
+def test_several_flavors_side_by_side(store_path, tmp_path):
+    """flavor="default,naslib": the live proxies and the imported ones on the live flavor's
+    architectures, the imported ones named proxy[naslib], each column equal to the store's
+    value for its architecture; an imported proxy missing on > 10% of them is dropped. The CLI
+    reports them in one table (Spearman checked with scipy)."""
+    with ScoreStore(store_path) as st:
+        t = load_task(st, "nasbench201", "cifar10")
+        rng = np.random.default_rng(5)
+        mine = {a: float(v) for a, v in zip(t.archs, t.truth + rng.normal(size=t.n), strict=True)}
+        outside = next(str(i) for i in range(15625) if str(i) not in mine)
+        extra = [*mine.items(), (outside, 0.0)]  # one arch outside the live set
+        rows = [("mine", a, v) for a, v in extra] + [("half", a, 1.0) for a in t.archs[::2]]
+        rows += [("good", a, -v) for a, v in extra]  # same name as a live proxy
+        st.put_many(
+            {
+                "space": "nasbench201",
+                "task": "cifar10",
+                "arch": a,
+                "proxy": p,
+                "score": v,
+                "flavor": "naslib",
+            }
+            for p, a, v in rows
+        )
+        both = load_task(st, "nasbench201", "cifar10", flavor="default,naslib")
+        assert both.flavor == "default,naslib" and both.metric == t.metric
+        assert sorted(both.proxies) == ["bad", "good", "good[naslib]", "mine[naslib]"]
+        assert list(both.archs) == list(t.archs) and "half[naslib]" in both.dropped["proxies"]
+        np.testing.assert_array_equal(both.column("good"), t.column("good"))
+        np.testing.assert_array_equal(both.column("mine[naslib]"), [mine[a] for a in t.archs])
+        np.testing.assert_array_equal(both.column("good[naslib]"), [-mine[a] for a in t.archs])
+        same = load_task(st, "nasbench201", "cifar10", flavor="default,nope")  # not stored
+        assert same.proxies == t.proxies
+    argv = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--steps"]
+    argv += ["correlation", "--flavor", "default,naslib", "--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    rho = pd.read_csv(tmp_path / "r" / "spearman.csv", index_col=0)
+    want = ss.spearmanr([mine[a] for a in t.archs], t.truth)[0]
+    assert rho.loc["mine[naslib]", "NB201-CF10"] == pytest.approx(want)
+    assert "NB201-CF100" in rho.columns  # the task without naslib rows keeps its live ones

