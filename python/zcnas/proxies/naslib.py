@@ -484,7 +484,9 @@ _make(
     "synflow = sum |W * dR/dW|, R = sum(logits) of an all-ones (1, C, H, W) float64 input on a "
     "float64 copy whose every state-dict entry is replaced by its absolute value, all BN "
     "bypassed (`bn`: kept, train mode). foresight/NASLib `synflow.py`. Higher = better. "
-    "`naslib` returns the signed log (the Suite-Zero value); others the raw value (~1e30-1e60).",
+    "`naslib` returns the signed log (the Suite-Zero value); others the raw value (~1e30-1e60). "
+    "A bounded output (Tanh, sigmoid: e.g. TNB101 autoencoder decoders) saturates on that "
+    "input and gives exactly 0, as in the reference.",
     train_mode=False,
     check=_synflow_check,
 )
