@@ -372,3 +372,51 @@ def test_score_notes_swap_saturation_at_small_batches(capsys):
     assert json.loads(out)["6111"]["swap"] == 16.0
     assert main([*argv, "--batch-size", "16", "--proxies", "params"]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_score_on_an_image_file(tmp_path, capsys):
+    """--images: the shipped 30 CIFAR-10 images written to a file and taken whole score
+    exactly as the default run; the store records the file's hash as the input kind, so a
+    task scored on the shipped images refuses them; the worker path agrees; bad uses exit 2."""
+    import sqlite3
+
+    from zcnas._tables import load_npz
+    from zcnas.datasets import image_file_id
+
+    z = load_npz("cifar_images.npz")
+    f = tmp_path / "mine.npz"
+    np.savez(f, x=z["cifar10_x"], y=z["cifar10_y"])
+    base = ["score", "--space", "nb201", "--arch", "6111", "--arch", "1338", "--json"]
+    base += ["--proxies", "params,nwot,snip"]
+    assert main(base) == 0
+    shipped = json.loads(capsys.readouterr().out)
+    assert main([*base, "--images", str(f), "--batch-size", "30"]) == 0
+    assert json.loads(capsys.readouterr().out) == shipped
+    assert main([*base, "--images", str(f), "--batch-size", "12"]) == 0
+    drawn = json.loads(capsys.readouterr().out)
+    assert drawn["6111"]["params"] == shipped["6111"]["params"]
+    assert drawn["6111"]["nwot"] != shipped["6111"]["nwot"]  # another batch
+
+    db = tmp_path / "s.db"
+    stored = [*base, "--images", str(f), "--batch-size", "12", "--store", str(db)]
+    assert main(stored) == 0
+    assert json.loads(capsys.readouterr().out) == drawn
+    kinds = sqlite3.connect(db).execute("SELECT DISTINCT input_kind FROM scores").fetchall()
+    assert kinds == [(f"cifar10-file-{image_file_id(f)}",)]
+    assert main([*base, "--batch-size", "12", "--store", str(db)]) == 2  # shipped images
+    assert "inputs cifar10-real" in capsys.readouterr().err
+    par = tmp_path / "p.db"
+    assert main([*stored[:-1], str(par), "--workers", "1"]) == 0
+    got = json.loads(capsys.readouterr().out)["scores"]  # one torch thread: float rounding
+    assert got.keys() == drawn.keys()
+    for k in drawn:
+        assert got[k] == pytest.approx(drawn[k], rel=1e-6)
+
+    assert main([*base, "--images", str(tmp_path / "none.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    np.savez(tmp_path / "c100.npz", x=z["cifar10_x"][:4], y=np.array([0, 1, 2, 50]))
+    assert main([*base, "--images", str(tmp_path / "c100.npz")]) == 2
+    assert "label 50 in the batch, but cifar10 has 10 classes" in capsys.readouterr().err
+    tnb = ["score", "--space", "tnb101-micro", "--arch", "(1, 0, 0, 2, 1, 0)", "--images", str(f)]
+    assert main(tnb) == 2
+    assert "not for TransNAS-Bench-101" in capsys.readouterr().err

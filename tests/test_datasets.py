@@ -34,3 +34,68 @@ def test_normalisation():
 def test_bad_arguments(dataset, n):
     with pytest.raises(ZcnasError):
         cifar_batch(dataset, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# image files (zcnas score --images)
+# ---------------------------------------------------------------------------------------------
+
+
+def _shipped_uint8(dataset="cifar10"):
+    from zcnas._tables import load_npz
+
+    z = load_npz("cifar_images.npz")
+    return z[f"{dataset}_x"], z[f"{dataset}_y"]
+
+
+def test_image_batch_draws_seeded_and_normalises_like_the_shipped_images(tmp_path):
+    """image_batch: n = N is the file in order and equals cifar_batch on the same pixels; a
+    smaller n is numpy's seeded draw without replacement; the CIFAR mean/std by hand."""
+    from zcnas.datasets import image_batch
+
+    x8, y = _shipped_uint8()
+    path = tmp_path / "imgs.npz"
+    np.savez(path, x=x8, y=y, extra=np.arange(3))
+    x, yy = image_batch(path, len(y))
+    xs, ys = cifar_batch("cifar10")
+    assert np.array_equal(x.numpy(), xs.numpy()) and np.array_equal(yy.numpy(), ys.numpy())
+    x, yy = image_batch(path, 7, seed=3)
+    idx = np.random.default_rng(3).choice(len(y), 7, replace=False)
+    want = (x8[idx].astype(np.float32) / 255.0 - np.float32(CIFAR_MEAN)) / np.float32(CIFAR_STD)
+    np.testing.assert_allclose(x.numpy(), want.transpose(0, 3, 1, 2), rtol=0, atol=1e-6)
+    assert yy.tolist() == y[idx].tolist() and yy.dtype == torch.int64
+    assert image_batch(path)[0].shape[0] == len(y)  # default min(N, 32)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "n", "message"),
+    [
+        ({"y": np.zeros(2, int)}, None, "no x array"),
+        ({"x": np.zeros((2, 4, 4, 3), np.float32), "y": np.zeros(2, int)}, None, "uint8"),
+        ({"x": np.zeros((2, 4, 4, 1), np.uint8), "y": np.zeros(2, int)}, None, "uint8"),
+        ({"x": np.zeros((2, 4, 4, 3), np.uint8), "y": np.zeros(3, int)}, None, "one non-negative"),
+        ({"x": np.zeros((2, 4, 4, 3), np.uint8), "y": np.array([0, -1])}, None, "non-negative"),
+        ({"x": np.zeros((2, 4, 4, 3), np.uint8), "y": np.zeros(2, int)}, 3, "1..2 images"),
+    ],
+)
+def test_image_batch_rejects_bad_files(tmp_path, arrays, n, message):
+    from zcnas.datasets import image_batch
+
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ZcnasError, match=message):
+        image_batch(path, n)
+
+
+def test_image_batch_rejects_missing_and_non_npz_files(tmp_path):
+    from zcnas.datasets import image_batch
+
+    with pytest.raises(ZcnasError, match="does not exist"):
+        image_batch(tmp_path / "none.npz")
+    (tmp_path / "text.npz").write_text("not a zip")
+    with pytest.raises(ZcnasError, match=r"not a readable \.npz"):
+        image_batch(tmp_path / "text.npz")
+    obj = tmp_path / "obj.npz"
+    np.savez(obj, x=np.array([object()], dtype=object), y=np.zeros(1, int))
+    with pytest.raises(ZcnasError, match=r"not a readable \.npz"):  # no pickle
+        image_batch(obj)

@@ -155,9 +155,15 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         help="real images per minibatch, at most the embedded ones (default: all, 30 "
-        "CIFAR-10 or 25 CIFAR-100 images). NAS-Bench-Suite-Zero scored batches of 32: for "
-        "those pass your own images to zcnas.proxies.score, or see "
-        "benches/fidelity_suite_zero.py",
+        "CIFAR-10 or 25 CIFAR-100 images) or those of --images (default 32, "
+        "NAS-Bench-Suite-Zero's batch size)",
+    )
+    sc.add_argument(
+        "--images",
+        metavar="FILE.npz",
+        help="score on your own images instead of the embedded ones: a .npz with x uint8 "
+        "(N, H, W, 3) and y labels, e.g. a CIFAR-10 test set; --batch-size of them (default "
+        "32, Suite-Zero's) drawn with --seed, CIFAR mean/std; not for tnb101-*",
     )
     sc.add_argument(
         "--device",
@@ -338,7 +344,14 @@ def _default_proxies(args: argparse.Namespace) -> list[str]:
     from zcnas.scoring import ArchScorer, sample_archs
 
     names = proxies.list_proxies()
-    scorer = ArchScorer(args.space, names[:1], dataset=args.dataset, batch_size=args.batch_size)
+    scorer = ArchScorer(
+        args.space,
+        names[:1],
+        dataset=args.dataset,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        images=args.images,
+    )
     build, x, y = scorer._setup()
     torch.manual_seed(args.seed)
     model = build(sample_archs(args.space, 1, args.seed)[0])
@@ -364,7 +377,7 @@ def _score(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)  # before the names are checked (and the default list made)
     names = proxy_list(args.proxies) or _default_proxies(args)
-    if args.batch_size is not None and not args.space.startswith("tnb101"):
+    if args.batch_size is not None and not args.space.startswith("tnb101") and not args.images:
         from zcnas.datasets import SHIPPED_IMAGES
 
         shipped = SHIPPED_IMAGES.get(args.dataset)
@@ -418,6 +431,7 @@ def _score(args: argparse.Namespace) -> int:
             device=args.device,
             proxy_errors=args.proxy_errors,
             plugins=args.plugin,
+            images=args.images,
         )
         n_new = len(results)
         if store is not None and n_new < len(archs):
@@ -479,9 +493,9 @@ def _print_scores(
 
 
 def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
-    """The workers' ArchScorer for ``--device`` other than the CPU, ``--proxy-errors nan`` or
-    ``--plugin`` (None: the default job)."""
-    if args.device == "cpu" and args.proxy_errors == "raise" and not args.plugin:
+    """The workers' ArchScorer for ``--device`` other than the CPU, ``--proxy-errors nan``,
+    ``--plugin`` or ``--images`` (None: the default job)."""
+    if args.device == "cpu" and args.proxy_errors == "raise" and not (args.plugin or args.images):
         return None
     from zcnas.scoring import ArchScorer
 
@@ -495,6 +509,7 @@ def _device_job(args: argparse.Namespace, names: list[str]) -> Any:
         device=args.device,
         proxy_errors=args.proxy_errors,
         plugins=args.plugin,
+        images=args.images,
     )
 
 

@@ -2,12 +2,14 @@
 
 They are the only real pixels available offline (the first 20 test images of each dataset plus
 10 / 5 training images; see the data README). Use them for demos, tests and small scoring runs;
-for real experiments pass your own DataLoader or tensors. Normalisation uses the CIFAR
+for real experiments pass your own DataLoader or tensors, or an image file to
+:func:`image_batch` (``zcnas score --images FILE.npz``). Normalisation uses the CIFAR
 mean/std of foresight and NASLib: mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -110,3 +112,94 @@ def cifar_batch(
         x = (x - np.array(CIFAR_MEAN, dtype=np.float32)) / np.array(CIFAR_STD, dtype=np.float32)
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     return xt, torch.from_numpy(z[f"{dataset}_y"][:n].astype(np.int64))
+
+
+#: Default minibatch drawn from an image file (NAS-Bench-Suite-Zero's batch size).
+IMAGE_FILE_BATCH = 32
+
+
+def image_batch(
+    path: str | os.PathLike[str],
+    n: int | None = None,
+    *,
+    seed: int = 0,
+    normalize: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A minibatch from your own image file, e.g. the whole CIFAR-10 test set.
+
+    The file is a NumPy ``.npz`` with ``x``: uint8 ``(N, H, W, 3)`` RGB images (NHWC, as
+    CIFAR is distributed) and ``y``: integer labels ``(N,)``; other keys are ignored. ``n``
+    images are drawn without replacement by ``numpy.random.default_rng(seed)`` (so a file
+    sorted by class still gives a mixed batch; the same seed gives the same batch), in the
+    drawn order; ``n = N`` takes every image in file order. Normalisation: the CIFAR mean/std
+    of :func:`cifar_batch`.
+
+    Args:
+        path: the ``.npz`` file (read without pickle).
+        n: images in the batch (default ``min(N, 32)``: Suite-Zero's batch size).
+        seed: seed of the draw.
+        normalize: apply the CIFAR mean/std (else values in [0, 1]).
+
+    Returns:
+        ``x`` float32 ``(n, 3, H, W)`` and ``y`` int64 ``(n,)``.
+
+    Raises:
+        ZcnasError: the file is missing or not an ``.npz``, lacks ``x``/``y``, has another
+            dtype or shape, negative labels, or ``n`` is not in ``1..N``.
+    """
+    import zipfile
+
+    import torch
+
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            missing = [k for k in ("x", "y") if k not in z.files]
+            if missing:
+                raise ZcnasError(
+                    f"image file {path}: no {' or '.join(missing)} array (found: "
+                    f"{', '.join(z.files) or 'none'}); expected x uint8 (N, H, W, 3), y (N,)"
+                )
+            x, y = z["x"], z["y"]
+    except FileNotFoundError:
+        raise ZcnasError(f"image file {path} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ZcnasError(f"image file {path} is not a readable .npz: {e}") from None
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3 or min(x.shape[:3], default=0) < 1:
+        raise ZcnasError(
+            f"image file {path}: x must be uint8 (N, H, W, 3) RGB images, got {x.dtype} {x.shape}"
+        )
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
+        raise ZcnasError(
+            f"image file {path}: y must hold one non-negative integer label per image "
+            f"({x.shape[0]}), got {y.dtype} {y.shape}"
+        )
+    total = int(x.shape[0])
+    if n is None:
+        n = min(total, IMAGE_FILE_BATCH)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
+        raise ZcnasError(f"the batch must hold 1..{total} images of {path}, got {n!r}")
+    idx = np.arange(total) if n == total else np.random.default_rng(seed).choice(total, n, False)
+    xf = x[idx].astype(np.float32) / 255.0
+    if normalize:
+        xf = (xf - np.array(CIFAR_MEAN, dtype=np.float32)) / np.array(CIFAR_STD, dtype=np.float32)
+    xt = torch.from_numpy(np.ascontiguousarray(xf.transpose(0, 3, 1, 2)))
+    return xt, torch.from_numpy(y[idx].astype(np.int64))
+
+
+def image_file_id(path: str | os.PathLike[str]) -> str:
+    """The first 12 hex digits of the file's SHA-256: the provenance of scores computed on it
+    (two files with the same name but other images never share a store task).
+
+    Raises:
+        ZcnasError: the file cannot be read.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:
+        raise ZcnasError(f"image file {path}: {e}") from None
+    return h.hexdigest()[:12]

@@ -630,6 +630,7 @@ def score_distributed(
     progress: bool | Any = True,
     job: Any = None,
     plugins: Sequence[str] = (),
+    images: str | os.PathLike[str] | None = None,
 ) -> RunReport:
     """Score ``archs`` with ``proxy_names`` on ``workers`` parallel workers into ``store``.
 
@@ -659,6 +660,9 @@ def score_distributed(
         plugins: modules or ``.py`` files that register proxies
             (:mod:`zcnas.proxies.plugins`): loaded here and by every worker before scoring
             (a proxy registered only in this process is unknown to the workers).
+        images: an image file instead of the shipped images (see
+            :class:`~zcnas.scoring.ArchScorer`); every worker reads it at this path (on a
+            multi-node Ray cluster it must exist there too).
 
     Returns:
         A :class:`RunReport`.
@@ -687,6 +691,7 @@ def score_distributed(
             seed=seed,
             batch_size=batch_size,
             plugins=plugins,
+            images=images,
         )
     be = (
         make_backend(backend, address=address, threads_per_worker=threads_per_worker)

@@ -8,6 +8,7 @@ resumes where it stopped.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -208,10 +209,15 @@ class ArchScorer:
         plugins: modules or ``.py`` files that register proxies
             (:mod:`zcnas.proxies.plugins`): loaded here before ``proxy_names`` are checked,
             and again by each worker process the scorer is sent to.
+        images: an image file (:func:`zcnas.datasets.image_batch`: ``.npz`` with ``x`` uint8
+            ``(N, H, W, 3)`` and ``y``) instead of the shipped images: ``batch_size`` of them
+            (default 32) drawn with ``seed``; labels must be below the dataset's classes. Its
+            SHA-256 prefix is stored as the input kind. Not for TNB101 (placeholder targets);
+            each worker reads the file at this path.
 
     Raises:
-        ZcnasError: unknown space, dataset or proxy, a plugin that fails to load, a flavor
-            no requested proxy has, an
+        ZcnasError: unknown space, dataset or proxy, a plugin that fails to load, an
+            unusable image file, a flavor no requested proxy has, an
             invalid ``$ZCNAS_NTK_MEMORY_MB`` (with ``tenas_ntk``), a device torch cannot use,
             or an unknown ``proxy_errors``.
     """
@@ -228,6 +234,7 @@ class ArchScorer:
         device: str = "cpu",
         proxy_errors: str = "raise",
         plugins: Sequence[str] = (),
+        images: str | os.PathLike[str] | None = None,
     ) -> None:
         from zcnas import proxies
         from zcnas.proxies.plugins import load_plugins
@@ -257,6 +264,24 @@ class ArchScorer:
             ntk_memory_mb("cpu")  # reads and checks $ZCNAS_NTK_MEMORY_MB
         self._classes = _CLASSES.get(dataset, 0)
         _builder(space, self._classes, dataset)  # validates the space / dataset pair
+        self.images: str | None = None
+        self._images_id = ""
+        if images is not None:
+            from zcnas.datasets import image_batch, image_file_id
+
+            if space in _TNB:
+                raise ZcnasError(
+                    "images (--images) are not for TransNAS-Bench-101: its networks are scored "
+                    "on resized CIFAR-10 inputs with placeholder targets (tnb_batch)"
+                )
+            self.images = os.path.abspath(os.fspath(images))
+            _, y = image_batch(self.images, batch_size, seed=int(seed))  # checked now
+            if int(y.max()) >= self._classes:
+                raise ZcnasError(
+                    f"image file {images}: label {int(y.max())} in the batch, but {dataset} "
+                    f"has {self._classes} classes"
+                )
+            self._images_id = image_file_id(self.images)
         self.space, self.dataset, self.flavor = space, dataset, flavor
         self.proxy_names = list(proxy_names)
         self.seed, self.batch_size = int(seed), batch_size
@@ -283,6 +308,10 @@ class ArchScorer:
             build, _ = _builder(self.space, self._classes, self.dataset)
             if self.space in _TNB:
                 x, y = tnb_batch(self.dataset, self.batch_size, self.seed)
+            elif getattr(self, "images", None):
+                from zcnas.datasets import image_batch
+
+                x, y = image_batch(self.images, self.batch_size, seed=self.seed)
             else:
                 x, y = cifar_batch(self.dataset, self.batch_size)
             self._ready = (build, x.to(self.device), y.to(self.device))
@@ -358,6 +387,8 @@ class ArchScorer:
             "input_kind": (
                 f"cifar10-resized{TNB_INPUT_SIZE}-placeholder-targets"
                 if self.space in _TNB
+                else f"{self.dataset}-file-{self._images_id}"
+                if getattr(self, "images", None)
                 else f"{self.dataset}-real"
             ),
         }
@@ -507,6 +538,7 @@ def score_architectures(
     device: str = "cpu",
     proxy_errors: str = "raise",
     plugins: Sequence[str] = (),
+    images: str | os.PathLike[str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score ``archs`` of ``space`` with ``proxy_names`` on the packaged real images.
 
@@ -532,6 +564,7 @@ def score_architectures(
         proxy_errors: ``"raise"`` or ``"nan"`` (see :class:`ArchScorer`).
         plugins: modules or ``.py`` files that register proxies
             (:mod:`zcnas.proxies.plugins`), loaded before ``proxy_names`` are checked.
+        images: an image file instead of the shipped images (see :class:`ArchScorer`).
 
     Returns:
         store key -> {proxy: score} for the architectures scored in this call.
@@ -546,6 +579,7 @@ def score_architectures(
         device=device,
         proxy_errors=proxy_errors,
         plugins=plugins,
+        images=images,
     )
     keys = [scorer.key(a) for a in archs]
     todo = list(zip(archs, keys, strict=True))
