@@ -76,7 +76,14 @@ def test_store_import_info_export(tmp_path, shared_data, capsys, monkeypatch):
     assert main(["store", "--db", db, "import", str(src)]) == 0
     assert "nasbench101/cifar10: 500 archs" in capsys.readouterr().out
     assert main(["store", "--db", db, "info"]) == 0
-    assert "nasbench101" in capsys.readouterr().out
+    info = capsys.readouterr().out
+    assert "nasbench101" in info and "suite_zero/naslib_zc_nasbench101_500.csv" in info
+    live = str(tmp_path / "live.sqlite")
+    argv = ["score", "--arch", "6111", "--proxies", "params", "--batch-size", "8"]
+    assert main([*argv, "--store", live]) == 0
+    capsys.readouterr()
+    assert main(["store", "info", live]) == 0
+    assert "batch 8, seed 0, cifar10-real" in capsys.readouterr().out
     assert main(["store", "info", db]) == 0  # the store as a positional argument
     assert "nasbench101" in capsys.readouterr().out
     assert main(["store", "info", db, "--store", db + "x"]) == 2

@@ -374,7 +374,7 @@ def test_score_notes_swap_saturation_at_small_batches(capsys):
     assert "note:" not in capsys.readouterr().err
 
 
-def test_score_on_an_image_file(tmp_path, capsys):
+def test_score_on_an_image_file(tmp_path, capsys, monkeypatch):
     """--images: the shipped 30 CIFAR-10 images written to a file and taken whole score
     exactly as the default run; the store records the file's hash as the input kind, so a
     task scored on the shipped images refuses them; the worker path agrees; bad uses exit 2."""
@@ -414,9 +414,12 @@ def test_score_on_an_image_file(tmp_path, capsys):
 
     assert main([*base, "--images", str(tmp_path / "none.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    np.savez(tmp_path / "c100.npz", x=z["cifar10_x"][:4], y=np.array([0, 1, 2, 50]))
-    assert main([*base, "--images", str(tmp_path / "c100.npz")]) == 2
-    assert "label 50 in the batch, but cifar10 has 10 classes" in capsys.readouterr().err
+    x60 = np.concatenate([z["cifar10_x"], z["cifar10_x"]])
+    np.savez(tmp_path / "c100.npz", x=x60, y=np.r_[np.zeros(59, int), 50])
+    monkeypatch.chdir(tmp_path)  # a relative path: the message names the absolute one
+    assert main([*base, "--images", "c100.npz", "--batch-size", "2"]) == 2
+    err = capsys.readouterr().err  # every label of the file is checked, not the batch's
+    assert f"image file {tmp_path / 'c100.npz'}: label 50, but cifar10 has 10 classes" in err
     tnb = ["score", "--space", "tnb101-micro", "--arch", "(1, 0, 0, 2, 1, 0)", "--images", str(f)]
     assert main(tnb) == 2
     assert "not for TransNAS-Bench-101" in capsys.readouterr().err

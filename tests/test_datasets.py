@@ -70,7 +70,8 @@ def test_image_batch_draws_seeded_and_normalises_like_the_shipped_images(tmp_pat
 @pytest.mark.parametrize(
     ("arrays", "n", "message"),
     [
-        ({"y": np.zeros(2, int)}, None, "no x array"),
+        ({"y": np.zeros(2, int)}, None, "has no x and y arrays .found: y.; expected"),
+        ({"x_test": np.zeros((2, 4, 4, 3), np.uint8)}, None, "found: x_test"),
         ({"x": np.zeros((2, 4, 4, 3), np.float32), "y": np.zeros(2, int)}, None, "uint8"),
         ({"x": np.zeros((2, 4, 4, 1), np.uint8), "y": np.zeros(2, int)}, None, "uint8"),
         ({"x": np.zeros((2, 4, 4, 3), np.uint8), "y": np.zeros(3, int)}, None, "one non-negative"),
@@ -93,9 +94,22 @@ def test_image_batch_rejects_missing_and_non_npz_files(tmp_path):
     with pytest.raises(ZcnasError, match="does not exist"):
         image_batch(tmp_path / "none.npz")
     (tmp_path / "text.npz").write_text("not a zip")
-    with pytest.raises(ZcnasError, match=r"not a readable \.npz"):
+    with pytest.raises(ZcnasError, match=r"is not an \.npz file"):
         image_batch(tmp_path / "text.npz")
     obj = tmp_path / "obj.npz"
     np.savez(obj, x=np.array([object()], dtype=object), y=np.zeros(1, int))
-    with pytest.raises(ZcnasError, match=r"not a readable \.npz"):  # no pickle
+    with pytest.raises(ZcnasError, match=r"cannot be read as an \.npz: .*pickle"):  # no pickle
         image_batch(obj)
+
+
+def test_image_batch_reads_keras_style_files(tmp_path):
+    """x_test / y_test with (N, 1) labels, as the repository's own real-minibatch file and
+    Keras write them, give the same batch as x / y."""
+    from zcnas.datasets import image_batch
+
+    x8, y = _shipped_uint8()
+    np.savez(tmp_path / "a.npz", x=x8, y=y)
+    np.savez(tmp_path / "b.npz", x_test=x8, y_test=y.reshape(-1, 1))
+    xa, ya = image_batch(tmp_path / "a.npz", 9, seed=1)
+    xb, yb = image_batch(tmp_path / "b.npz", 9, seed=1)
+    assert torch.equal(xa, xb) and torch.equal(ya, yb)

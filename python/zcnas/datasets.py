@@ -118,6 +118,49 @@ def cifar_batch(
 IMAGE_FILE_BATCH = 32
 
 
+def read_image_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The validated ``(x, y)`` arrays of an image file (see :func:`image_batch`).
+
+    Keys ``x`` and ``y``, or ``x_test`` and ``y_test`` (as in the shipped and Keras-style
+    files); read without pickle.
+
+    Raises:
+        ZcnasError: the file is missing or not an ``.npz``, lacks the arrays, or they have
+            another dtype or shape, or negative labels.
+    """
+    import zipfile
+
+    if not os.path.exists(path):
+        raise ZcnasError(f"image file {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise ZcnasError(f"image file {path} is not an .npz file (NumPy's zip of arrays)")
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            keys = next(
+                (k for k in (("x", "y"), ("x_test", "y_test")) if set(k) <= set(z.files)), None
+            )
+            found = ", ".join(z.files) or "none"
+            x, y = (z[keys[0]], z[keys[1]]) if keys else (None, None)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ZcnasError(f"image file {path} cannot be read as an .npz: {e}") from None
+    if x is None or y is None:
+        raise ZcnasError(
+            f"image file {path} has no x and y arrays (found: {found}); expected x uint8 "
+            "(N, H, W, 3) RGB images and y labels (N,), or x_test and y_test"
+        )
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3 or min(x.shape[:3], default=0) < 1:
+        raise ZcnasError(
+            f"image file {path}: x must be uint8 (N, H, W, 3) RGB images, got {x.dtype} {x.shape}"
+        )
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y  # Keras' (N, 1) labels
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
+        raise ZcnasError(
+            f"image file {path}: y must hold one non-negative integer label per image "
+            f"({x.shape[0]}), got {y.dtype} {y.shape}"
+        )
+    return x, y
+
+
 def image_batch(
     path: str | os.PathLike[str],
     n: int | None = None,
@@ -128,11 +171,11 @@ def image_batch(
     """A minibatch from your own image file, e.g. the whole CIFAR-10 test set.
 
     The file is a NumPy ``.npz`` with ``x``: uint8 ``(N, H, W, 3)`` RGB images (NHWC, as
-    CIFAR is distributed) and ``y``: integer labels ``(N,)``; other keys are ignored. ``n``
-    images are drawn without replacement by ``numpy.random.default_rng(seed)`` (so a file
-    sorted by class still gives a mixed batch; the same seed gives the same batch), in the
-    drawn order; ``n = N`` takes every image in file order. Normalisation: the CIFAR mean/std
-    of :func:`cifar_batch`.
+    CIFAR is distributed) and ``y``: integer labels ``(N,)`` (or ``x_test`` / ``y_test``);
+    other keys are ignored. ``n`` images are drawn without replacement by
+    ``numpy.random.default_rng(seed)`` (so a file sorted by class still gives a mixed batch;
+    the same seed gives the same batch), in the drawn order; ``n = N`` takes every image in
+    file order. Normalisation: the CIFAR mean/std of :func:`cifar_batch`.
 
     Args:
         path: the ``.npz`` file (read without pickle).
@@ -144,35 +187,11 @@ def image_batch(
         ``x`` float32 ``(n, 3, H, W)`` and ``y`` int64 ``(n,)``.
 
     Raises:
-        ZcnasError: the file is missing or not an ``.npz``, lacks ``x``/``y``, has another
-            dtype or shape, negative labels, or ``n`` is not in ``1..N``.
+        ZcnasError: as :func:`read_image_file`, or ``n`` is not in ``1..N``.
     """
-    import zipfile
-
     import torch
 
-    try:
-        with np.load(os.fspath(path), allow_pickle=False) as z:
-            missing = [k for k in ("x", "y") if k not in z.files]
-            if missing:
-                raise ZcnasError(
-                    f"image file {path}: no {' or '.join(missing)} array (found: "
-                    f"{', '.join(z.files) or 'none'}); expected x uint8 (N, H, W, 3), y (N,)"
-                )
-            x, y = z["x"], z["y"]
-    except FileNotFoundError:
-        raise ZcnasError(f"image file {path} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ZcnasError(f"image file {path} is not a readable .npz: {e}") from None
-    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3 or min(x.shape[:3], default=0) < 1:
-        raise ZcnasError(
-            f"image file {path}: x must be uint8 (N, H, W, 3) RGB images, got {x.dtype} {x.shape}"
-        )
-    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
-        raise ZcnasError(
-            f"image file {path}: y must hold one non-negative integer label per image "
-            f"({x.shape[0]}), got {y.dtype} {y.shape}"
-        )
+    x, y = read_image_file(path)
     total = int(x.shape[0])
     if n is None:
         n = min(total, IMAGE_FILE_BATCH)

@@ -267,7 +267,7 @@ class ArchScorer:
         self.images: str | None = None
         self._images_id = ""
         if images is not None:
-            from zcnas.datasets import image_batch, image_file_id
+            from zcnas.datasets import image_batch, image_file_id, read_image_file
 
             if space in _TNB:
                 raise ZcnasError(
@@ -275,11 +275,12 @@ class ArchScorer:
                     "on resized CIFAR-10 inputs with placeholder targets (tnb_batch)"
                 )
             self.images = os.path.abspath(os.fspath(images))
-            _, y = image_batch(self.images, batch_size, seed=int(seed))  # checked now
-            if int(y.max()) >= self._classes:
+            image_batch(self.images, batch_size, seed=int(seed))  # the file and the size
+            top = int(read_image_file(self.images)[1].max())
+            if top >= self._classes:
                 raise ZcnasError(
-                    f"image file {images}: label {int(y.max())} in the batch, but {dataset} "
-                    f"has {self._classes} classes"
+                    f"image file {self.images}: label {top}, but {dataset} has "
+                    f"{self._classes} classes"
                 )
             self._images_id = image_file_id(self.images)
         self.space, self.dataset, self.flavor = space, dataset, flavor
@@ -439,7 +440,8 @@ class ArchScorer:
         raise ZcnasError(
             f"{getattr(store, 'path', 'the store')} holds {sum(o[-1] for o in other)} scores "
             f"of space {self.space_key}, task {self.dataset}, flavor {self.flavor_key!r} "
-            f"{what}; this run ({len(keys)} architectures) uses batch size "
+            f"{what}; this run ({len(keys)} architecture{'s' if len(keys) != 1 else ''}) "
+            "uses batch size "
             f"{want['batch_size']}, seed {want['seed']}, inputs {want['input_kind']}. One "
             f"task of a store holds one setup (an analysis reads it as one): {todo}"
         )

@@ -339,18 +339,22 @@ def test_cli_analyze_skips_unusable_tasks_and_small_steps(store_path, tmp_path, 
     assert "--steps: unknown step(s) corr" in err and "analysing" not in err
 
 
-def test_several_flavors_side_by_side(store_path, tmp_path):
-    """flavor="default,naslib": the live proxies and the imported ones on the live flavor's
-    architectures, the imported ones named proxy[naslib], each column equal to the store's
-    value for its architecture; an imported proxy missing on > 10% of them is dropped. The CLI
-    reports them in one table (Spearman checked with scipy)."""
+def test_several_flavors_side_by_side(store_path, tmp_path, capsys):
+    """flavor="default,naslib": the live proxies and the imported ones on the architectures
+    both flavors scored (a live one the import lacks is dropped and counted, whatever the
+    share), the imported ones named proxy[naslib], each column equal to the store's value for
+    its architecture; an imported proxy missing on > 10% of them is dropped. A listed flavor
+    the task lacks is an error. The CLI reports them in one table (Spearman checked with
+    scipy) and skips the task without naslib rows, saying so."""
     with ScoreStore(store_path) as st:
         t = load_task(st, "nasbench201", "cifar10")
         rng = np.random.default_rng(5)
-        mine = {a: float(v) for a, v in zip(t.archs, t.truth + rng.normal(size=t.n), strict=True)}
+        live = list(t.archs)
+        mine = {a: float(v) for a, v in zip(live, t.truth + rng.normal(size=t.n), strict=True)}
+        lacking = set(live[:40])  # 13% of the live architectures have no imported scores
         outside = next(str(i) for i in range(15625) if str(i) not in mine)
-        extra = [*mine.items(), (outside, 0.0)]  # one arch outside the live set
-        rows = [("mine", a, v) for a, v in extra] + [("half", a, 1.0) for a in t.archs[::2]]
+        extra = [(a, v) for a, v in mine.items() if a not in lacking] + [(outside, 0.0)]
+        rows = [("mine", a, v) for a, v in extra] + [("half", a, 1.0) for a in live[::2]]
         rows += [("good", a, -v) for a, v in extra]  # same name as a live proxy
         st.put_many(
             {
@@ -364,18 +368,33 @@ def test_several_flavors_side_by_side(store_path, tmp_path):
             for p, a, v in rows
         )
         both = load_task(st, "nasbench201", "cifar10", flavor="default,naslib")
+        kept = [a for a in live if a not in lacking]
         assert both.flavor == "default,naslib" and both.metric == t.metric
         assert sorted(both.proxies) == ["bad", "good", "good[naslib]", "mine[naslib]"]
-        assert list(both.archs) == list(t.archs) and "half[naslib]" in both.dropped["proxies"]
-        np.testing.assert_array_equal(both.column("good"), t.column("good"))
-        np.testing.assert_array_equal(both.column("mine[naslib]"), [mine[a] for a in t.archs])
-        np.testing.assert_array_equal(both.column("good[naslib]"), [-mine[a] for a in t.archs])
-        same = load_task(st, "nasbench201", "cifar10", flavor="default,nope")  # not stored
-        assert same.proxies == t.proxies
+        assert list(both.archs) == kept and both.dropped["archs"] == 40
+        assert "half[naslib]" in both.dropped["proxies"]
+        np.testing.assert_array_equal(both.column("good"), t.column("good")[40:])
+        np.testing.assert_array_equal(both.column("mine[naslib]"), [mine[a] for a in kept])
+        np.testing.assert_array_equal(both.column("good[naslib]"), [-mine[a] for a in kept])
+        with pytest.raises(ZcnasError, match="no scores of flavor 'nope'; stored: default, nasl"):
+            load_task(st, "nasbench201", "cifar10", flavor="default,nope")
     argv = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--steps"]
     argv += ["correlation", "--flavor", "default,naslib", "--out", str(tmp_path / "r")]
     assert main(argv) == 0
+    assert "skipped nasbench201/cifar100: nasbench201/cifar100 has no scores of flavor " in (
+        capsys.readouterr().err
+    )
     rho = pd.read_csv(tmp_path / "r" / "spearman.csv", index_col=0)
-    want = ss.spearmanr([mine[a] for a in t.archs], t.truth)[0]
+    want = ss.spearmanr([mine[a] for a in kept], t.truth[40:])[0]
     assert rho.loc["mine[naslib]", "NB201-CF10"] == pytest.approx(want)
-    assert "NB201-CF100" in rho.columns  # the task without naslib rows keeps its live ones
+    assert list(rho.columns) == ["NB201-CF10"]
+
+
+def test_cli_analyze_reads_a_task_named_twice_once(store_path, tmp_path):
+    """--task given twice, or in two spellings (nb201 / nasbench201, cifar-10 / cifar10), is
+    one task of the report."""
+    argv = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--steps"]
+    argv += ["correlation", "--out", str(tmp_path / "r"), "--task", "nasbench201/cifar10"]
+    assert main([*argv, "--task", "nb201/CIFAR-10", "--task", "nasbench201/cifar10"]) == 0
+    tasks = pd.read_csv(tmp_path / "r" / "tasks.csv")
+    assert list(tasks.task) == ["NB201-CF10"]

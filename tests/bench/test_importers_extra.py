@@ -171,3 +171,36 @@ def test_import_refuses_ground_truth_that_differs_from_another_files(tmp_path):
     after = store.ground_truth_frame()
     assert after.equals(before)
     assert arch in set(after.arch)
+
+
+def test_import_refuses_scores_that_differ_from_another_files(tmp_path):
+    """A user's CSV in the naslib_zc layout with one synflow value changed lands in flavor naslib
+    beside Suite-Zero's: refused, nothing written, the message names the proxy, the arch, both
+    values and the other file; the user file's provenance is its own folder and name."""
+    from zcnas.exceptions import ZcnasError
+
+    src = DATA / "suite_zero" / "naslib_zc_nasbench101_500.csv"
+    store = ScoreStore(tmp_path / "s.sqlite")
+    import_suite_zero(store, src)
+    with open(src) as f:
+        rows = list(csv.reader(f))
+    mine = tmp_path / "mine" / "scores.csv"
+    mine.parent.mkdir()
+    with open(mine, "w", newline="") as f:
+        csv.writer(f).writerows(rows[:4])
+    import_suite_zero(store, mine)  # equal values: kept with their first source
+    arch = rows[1][rows[0].index("arch")]
+    rec = store.get("nasbench101", "cifar10", arch, "synflow", flavor="naslib")
+    assert rec.source == "suite_zero/naslib_zc_nasbench101_500.csv"
+    j = rows[0].index("synflow")
+    rows[2][j] = str(float(rows[2][j]) + 1.0)
+    with open(mine, "w", newline="") as f:
+        csv.writer(f).writerows(rows[:4])
+    before = store.scores_frame()
+    with pytest.raises(
+        ZcnasError,
+        match=r"mine/scores.csv: 1 of its scores for nasbench101/cifar10 flavor 'naslib' "
+        r"differ from those .* holds from suite_zero/naslib_zc_nasbench101_500.csv \(synflow",
+    ):
+        import_suite_zero(store, mine)
+    assert store.scores_frame().equals(before)

