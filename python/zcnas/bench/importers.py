@@ -54,7 +54,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -198,64 +198,67 @@ class _Batch:
         store._write_bulk(scores, truth, stamp=True)
         return self.archs
 
-    def _refuse_other_scores(self, store: ScoreStore) -> set[tuple[str, str, str, str, str]]:
+    def _refuse_other_scores(self, store: ScoreStore) -> set[tuple[str, ...]]:
         # one flavor of a task holds one file's values: another file's different scores
-        # under the same key are refused, equal ones left with their first source (returned)
-        new: dict[tuple[str, str, str], dict[tuple[str, str], float | None]] = {}
+        # under the same key are refused, equal ones left with their first source (returned
+        # as (space, task, flavor, proxy, arch))
+        groups: dict[tuple[str, str, str], dict[tuple[str, ...], float | None]] = {}
         for space, task, arch, proxy, flavor, value, *_ in self.scores:
-            new.setdefault((space, task, flavor), {})[(proxy, arch)] = value
-        kept: set[tuple[str, str, str, str, str]] = set()
-        for (space, task, flavor), values in sorted(new.items()):
-            stored = store._read(
-                "SELECT proxy, arch, score, source FROM scores WHERE space=? AND task=? "
-                "AND flavor=?",
-                (space, task, flavor),
-            )
-            other = [
-                (p, a, v, src) for p, a, v, src in stored if src != self.source and (p, a) in values
-            ]
-            kept.update(
-                (space, task, flavor, p, a)
-                for p, a, v, _ in other
-                if _same_value(v, values[(p, a)])
-            )
-            clash = [(p, a, v, src) for p, a, v, src in other if not _same_value(v, values[(p, a)])]
-            if clash:
-                p, a, v, src = clash[0]
-                raise ZcnasError(
-                    f"{self.source}: {len(clash)} of its scores for {space}/{task} flavor "
-                    f"{flavor!r} differ from those {store.path} holds from {src} ({p} of arch "
-                    f"{a}: {v} stored, {values[(p, a)]} here); one flavor holds one file's "
-                    "values, so importing would mix them: import into another store"
-                )
-        return kept
+            groups.setdefault((space, task, flavor), {})[(proxy, arch)] = value
+        sql = "SELECT proxy, arch, score, source FROM scores WHERE space=? AND task=? AND flavor=?"
+        return self._refuse_other(
+            store,
+            groups,
+            sql,
+            lambda g: f"scores for {g[0]}/{g[1]} flavor {g[2]!r}",
+            "one flavor holds one file's values, so importing would mix them",
+        )
 
-    def _refuse_other_truth(self, store: ScoreStore) -> set[tuple[str, str, str, str]]:
+    def _refuse_other_truth(self, store: ScoreStore) -> set[tuple[str, ...]]:
         # ground truth is one value per (space, task, metric, arch), shared by every flavor:
-        # another file's different values must not silently replace it. Re-importing the same
-        # file replaces its rows; equal values of another file are left as stored (returned
-        # keys), with that file as their source.
-        new: dict[tuple[str, str, str], dict[str, float | None]] = {}
+        # another file's different values must not silently replace it; equal values are
+        # left with their first source (returned as (space, task, metric, arch))
+        groups: dict[tuple[str, str, str], dict[tuple[str, ...], float | None]] = {}
         for space, task, arch, metric, value, _ in self.truth:
-            new.setdefault((space, task, metric), {})[arch] = value
-        kept: set[tuple[str, str, str, str]] = set()
-        for (space, task, metric), values in sorted(new.items()):
-            stored = store._read(
-                "SELECT arch, value, source FROM ground_truth WHERE space=? AND task=? "
-                "AND metric=?",
-                (space, task, metric),
-            )
-            other = [(a, v, src) for a, v, src in stored if src != self.source and a in values]
-            kept.update((space, task, metric, a) for a, v, _ in other if _same_value(v, values[a]))
-            clash = [(a, v, src) for a, v, src in other if not _same_value(v, values[a])]
+            groups.setdefault((space, task, metric), {})[(arch,)] = value
+        sql = "SELECT arch, value, source FROM ground_truth WHERE space=? AND task=? AND metric=?"
+        return self._refuse_other(
+            store,
+            groups,
+            sql,
+            lambda g: f"{g[2]!r} values for {g[0]}/{g[1]}",
+            "ground truth is one value per architecture, so importing would replace theirs "
+            "under their scores",
+        )
+
+    def _refuse_other(
+        self,
+        store: ScoreStore,
+        groups: dict[tuple[str, str, str], dict[tuple[str, ...], float | None]],
+        sql: str,
+        what: Callable[[tuple[str, str, str]], str],
+        why: str,
+    ) -> set[tuple[str, ...]]:
+        """Compare this file's values (per group, by key) with those ``sql`` reads from the
+        store (``key..., value, source`` rows of one group): rows of the same source are
+        re-imported; equal values of another file are kept as stored (their full keys are
+        returned); a different value of another file raises."""
+        kept: set[tuple[str, ...]] = set()
+        for group, values in sorted(groups.items()):
+            other = [
+                (tuple(r[:-2]), r[-2], r[-1])
+                for r in store._read(sql, group)
+                if r[-1] != self.source and tuple(r[:-2]) in values
+            ]
+            kept.update((*group, *k) for k, v, _ in other if _same_value(v, values[k]))
+            clash = [(k, v, src) for k, v, src in other if not _same_value(v, values[k])]
             if clash:
-                a, v, src = clash[0]
+                k, v, src = clash[0]
+                key = " of ".join((*k[:-1], f"arch {k[-1]}"))  # "synflow of arch X"
                 raise ZcnasError(
-                    f"{self.source}: {len(clash)} of its {metric!r} values for {space}/{task} "
-                    f"differ from those {store.path} holds from {src} (arch {a}: {v} stored, "
-                    f"{values[a]} here); ground truth is one value per architecture, so "
-                    "importing would replace theirs under their scores: import into another "
-                    "store"
+                    f"{self.source}: {len(clash)} of its {what(group)} differ from those "
+                    f"{store.path} holds from {src} ({key}: {v} stored, {values[k]} here); "
+                    f"{why}: import into another store"
                 )
         return kept
 
