@@ -96,8 +96,6 @@ def cifar_batch(
     >>> tuple(x.shape), int(y[0])
     ((8, 3, 32, 32), 3)
     """
-    import torch
-
     dataset = canonical_dataset(dataset)
     if dataset not in SHIPPED_IMAGES:
         raise ZcnasError(f"no images of {dataset!r} are shipped; expected 'cifar10' or 'cifar100'")
@@ -107,11 +105,19 @@ def cifar_batch(
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
         raise ZcnasError(f"`n` must be an integer in 1..{total} for {dataset}, got {n!r}")
     z = load_npz("cifar_images.npz")
-    x = z[f"{dataset}_x"][:n].astype(np.float32) / 255.0
+    return _tensors(z[f"{dataset}_x"][:n], z[f"{dataset}_y"][:n], normalize)
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, normalize: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 NHWC images and their labels as a float32 NCHW tensor in [0, 1] (with
+    ``normalize``: CIFAR mean/std) and an int64 tensor."""
+    import torch
+
+    xf = x.astype(np.float32) / 255.0
     if normalize:
-        x = (x - np.array(CIFAR_MEAN, dtype=np.float32)) / np.array(CIFAR_STD, dtype=np.float32)
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    return xt, torch.from_numpy(z[f"{dataset}_y"][:n].astype(np.int64))
+        xf = (xf - np.array(CIFAR_MEAN, dtype=np.float32)) / np.array(CIFAR_STD, dtype=np.float32)
+    xt = torch.from_numpy(np.ascontiguousarray(xf.transpose(0, 3, 1, 2)))
+    return xt, torch.from_numpy(y.astype(np.int64))
 
 
 #: Default minibatch drawn from an image file (NAS-Bench-Suite-Zero's batch size).
@@ -189,8 +195,6 @@ def image_batch(
     Raises:
         ZcnasError: as :func:`read_image_file`, or ``n`` is not in ``1..N``.
     """
-    import torch
-
     x, y = read_image_file(path)
     total = int(x.shape[0])
     if n is None:
@@ -198,11 +202,7 @@ def image_batch(
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
         raise ZcnasError(f"the batch must hold 1..{total} images of {path}, got {n!r}")
     idx = np.arange(total) if n == total else np.random.default_rng(seed).choice(total, n, False)
-    xf = x[idx].astype(np.float32) / 255.0
-    if normalize:
-        xf = (xf - np.array(CIFAR_MEAN, dtype=np.float32)) / np.array(CIFAR_STD, dtype=np.float32)
-    xt = torch.from_numpy(np.ascontiguousarray(xf.transpose(0, 3, 1, 2)))
-    return xt, torch.from_numpy(y[idx].astype(np.int64))
+    return _tensors(x[idx], y[idx], normalize)
 
 
 def image_file_id(path: str | os.PathLike[str]) -> str:

@@ -57,6 +57,11 @@ def test_nine_extra_tasks(tmp_path):
     assert truth[list(archs).index(idx)] == float(r["val_accuracy"])
 
 
+def _write_rows(path, rows):
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
 def tnb101_key(text):
     codes = [int(c) for c in text.strip("()").split(",")]
     return str(tuple(codes + [0] * (6 - len(codes))))
@@ -155,12 +160,10 @@ def test_import_refuses_ground_truth_that_differs_from_another_files(tmp_path):
     j = rows[0].index("val_accuracy")
     arch = rows[1][rows[0].index("arch")]
     mine = tmp_path / "naslib_zc_mine.csv"
-    with open(mine, "w", newline="") as f:
-        csv.writer(f).writerows(rows[:3])
+    _write_rows(mine, rows[:3])
     import_suite_zero(store, mine)  # equal values: fine
     rows[1][j] = str(float(rows[1][j]) + 1.0)
-    with open(mine, "w", newline="") as f:
-        csv.writer(f).writerows(rows[:3])
+    _write_rows(mine, rows[:3])
     before = store.ground_truth_frame()
     with pytest.raises(
         ZcnasError,
@@ -186,16 +189,14 @@ def test_import_refuses_scores_that_differ_from_another_files(tmp_path):
         rows = list(csv.reader(f))
     mine = tmp_path / "mine" / "scores.csv"
     mine.parent.mkdir()
-    with open(mine, "w", newline="") as f:
-        csv.writer(f).writerows(rows[:4])
+    _write_rows(mine, rows[:4])
     import_suite_zero(store, mine)  # equal values: kept with their first source
     arch = rows[1][rows[0].index("arch")]
     rec = store.get("nasbench101", "cifar10", arch, "synflow", flavor="naslib")
     assert rec.source == "suite_zero/naslib_zc_nasbench101_500.csv"
     j = rows[0].index("synflow")
     rows[2][j] = str(float(rows[2][j]) + 1.0)
-    with open(mine, "w", newline="") as f:
-        csv.writer(f).writerows(rows[:4])
+    _write_rows(mine, rows[:4])
     before = store.scores_frame()
     with pytest.raises(
         ZcnasError,

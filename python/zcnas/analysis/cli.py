@@ -136,12 +136,12 @@ def _analyze(args: argparse.Namespace) -> int:
         console.print(f"skipped {pair[0]}/{pair[1]}: {reason}", markup=False)
 
     with ScoreStore(args.store, mode="r") as store:
-        from zcnas.analysis.data import list_tasks
+        from zcnas.analysis.data import flavor_list, list_tasks
 
         chosen = list_tasks(store) if pairs is None else list(pairs)
-        if args.flavor and pairs is None:  # every task that has the flavor
+        if args.flavor and pairs is None:  # every task that has the (first) flavor
             every = chosen
-            first = args.flavor.split(",")[0].strip()
+            first = flavor_list(args.flavor)[0]
             chosen = [(s, t) for s, t in every if first in store.flavors(s, t)]
             if every and not chosen:
                 known = sorted({f for s, t in every for f in store.flavors(s, t)})

@@ -35,6 +35,7 @@ __all__ = [
     "NASLIB_FAILURE",
     "PREFERRED_FLAVORS",
     "TaskData",
+    "flavor_list",
     "list_tasks",
     "load_task",
     "load_tasks",
@@ -297,10 +298,7 @@ def _best_source(
     if not flavors or not metrics:
         raise ZcnasError(f"{space}/{task}: the store has no scores or no ground truth")
     if flavor is not None:
-        if flavor not in flavors:
-            raise ZcnasError(
-                f"{space}/{task} has no scores of flavor {flavor!r}; stored: {', '.join(flavors)}"
-            )
+        _require_flavors(store, space, task, [flavor])
         ordered = [flavor]
     else:
         ordered = [f for f in PREFERRED_FLAVORS if f in flavors] + [
@@ -366,17 +364,7 @@ def load_task(
     task = canonical_task(space, task)  # ImageNet16-120 -> imagenet16, as stored
     extra: list[str] = []
     if flavor is not None and "," in flavor:
-        listed = list(dict.fromkeys(f.strip() for f in flavor.split(",") if f.strip()))
-        if not listed:
-            raise ZcnasError(f"no flavor in {flavor!r}")
-        flavor, extra = listed[0], listed[1:]
-        stored = store.flavors(space, task)
-        absent = [f for f in listed if f not in stored]
-        if absent:
-            raise ZcnasError(
-                f"{space}/{task} has no scores of flavor {absent[0]!r}; stored: "
-                f"{', '.join(stored) or 'none'}"
-            )
+        flavor, *extra = _require_flavors(store, space, task, flavor_list(flavor))
     if flavor is None or metric is None:
         f, m = _best_source(store, space, task, flavor)
         flavor = f if flavor is None else flavor
@@ -401,16 +389,14 @@ def load_task(
             "least 3"
         )
     cols = {p: wide[p] for p in (one or store.proxies(space, task, flavor))}
-    outside = 0
-    for f in extra:  # the other flavors' proxies, on the architectures every flavor scored
-        other = store.query(space, task, flavor=f).reindex(wide.index)
+    shared = np.ones(len(wide), dtype=bool)  # the architectures every flavor scored
+    for f in extra:  # the other flavors' proxies, as proxy[flavor]
         names_f = store.proxies(space, task, f)
-        shared = other[names_f].notna().any(axis=1).to_numpy()
-        outside += int((~shared).sum())
-        wide, other = wide[shared], other[shared]
-        cols = {p: c[shared] for p, c in cols.items()}
-        for p in names_f:
-            cols[f"{p}[{f}]"] = other[p]
+        other = store.query(space, task, names_f, flavor=f).reindex(wide.index)
+        shared &= other[names_f].notna().any(axis=1).to_numpy()
+        cols.update((f"{p}[{f}]", other[p]) for p in names_f)
+    outside = int((~shared).sum())
+    wide = wide[shared]
     if len(wide) < 3:
         raise ZcnasError(
             f"{task_label(space, task)}: {len(wide)} architectures have ground truth "
@@ -421,7 +407,7 @@ def load_task(
     unknown = [p for p in names if p not in cols]
     if unknown:
         raise ZcnasError(f"proxies not stored under {flavors}: {unknown}; stored: {list(cols)}")
-    scores = pd.DataFrame(cols, index=wide.index)[names].to_numpy(dtype=np.float64, copy=True)
+    scores = pd.DataFrame(cols)[shared][names].to_numpy(dtype=np.float64, copy=True)
     flip = set(lower_is_better)
     if flip - set(names):
         raise ZcnasError(f"lower_is_better names proxies not loaded: {sorted(flip - set(names))}")
@@ -437,6 +423,33 @@ def load_task(
         if len(sizes) == 1 and None not in sizes:
             out.batch_size = next(iter(sizes))
     return out
+
+
+def flavor_list(text: str) -> list[str]:
+    """The flavors of a comma-separated ``--flavor`` value, in order, each once.
+
+    >>> flavor_list("default, naslib,default")
+    ['default', 'naslib']
+
+    Raises:
+        ZcnasError: No flavor is named.
+    """
+    listed = list(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    if not listed:
+        raise ZcnasError(f"no flavor in {text!r}")
+    return listed
+
+
+def _require_flavors(store: ScoreStore, space: str, task: str, names: list[str]) -> list[str]:
+    """``names``, each checked to have scores for ``(space, task)``."""
+    stored = store.flavors(space, task)
+    absent = [f for f in names if f not in stored]
+    if absent:
+        raise ZcnasError(
+            f"{space}/{task} has no scores of flavor {absent[0]!r}; stored: "
+            f"{', '.join(stored) or 'none'}"
+        )
+    return names
 
 
 def list_tasks(store: ScoreStore) -> list[tuple[str, str]]:

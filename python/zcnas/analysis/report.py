@@ -302,13 +302,14 @@ def _run(
 
         def sur() -> None:
             trials, imps, abls = [], [], []
-            for t in iterate(tasks, "surrogates", progress):
-                if t.n <= cfg.surrogate_train + 10:
-                    log(
-                        f"surrogate: {t.label} skipped ({t.n} architectures; a surrogate needs "
-                        f"more than --train {cfg.surrogate_train} + 10)"
-                    )
-                    continue
+            big = _large_enough(
+                tasks,
+                lambda n: n > cfg.surrogate_train + 10,
+                f"surrogate: {{}} skipped ({{}} architectures; a surrogate needs more than "
+                f"--train {cfg.surrogate_train} + 10)",
+                log,
+            )
+            for t in iterate(big, "surrogates", progress):
                 trials.append(
                     _sur.surrogate_trials(
                         t,
@@ -359,13 +360,14 @@ def _run(
 
         def ens() -> None:
             frames = []
-            for t in iterate(tasks, "ensembles", progress):
-                if not _ens.splittable(t.n):
-                    log(
-                        f"ensembles: {t.label} skipped ({t.n} architectures; choosing on one "
-                        "half and scoring on the other needs at least 3 in each)"
-                    )
-                    continue
+            big = _large_enough(
+                tasks,
+                _ens.splittable,
+                "ensembles: {} skipped ({} architectures; choosing on one half and scoring on "
+                "the other needs at least 3 in each)",
+                log,
+            )
+            for t in iterate(big, "ensembles", progress):
                 frames.append(
                     _ens.evaluate_ensembles(
                         t,
@@ -382,6 +384,23 @@ def _run(
         _timed(res, "ensembles", ens, log)
     res.timings["total"] = sum(v for k, v in res.timings.items() if k != "total")
     return res
+
+
+def _large_enough(
+    tasks: Sequence[TaskData],
+    ok: Callable[[int], bool],
+    skip: str,
+    log: Callable[[str], None],
+) -> list[TaskData]:
+    """The tasks whose architecture count ``ok`` accepts; each other one is logged with
+    ``skip.format(label, n)``."""
+    kept = []
+    for t in tasks:
+        if ok(t.n):
+            kept.append(t)
+        else:
+            log(skip.format(t.label, t.n))
+    return kept
 
 
 def _first_names(names: list[str], width: int) -> str:
