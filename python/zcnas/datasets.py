@@ -196,13 +196,25 @@ def image_batch(
         ZcnasError: as :func:`read_image_file`, or ``n`` is not in ``1..N``.
     """
     x, y = read_image_file(path)
-    total = int(x.shape[0])
+    idx = image_batch_index(int(x.shape[0]), n, seed=seed, path=path)
+    return _tensors(x[idx], y[idx], normalize)
+
+
+def image_batch_index(
+    total: int, n: int | None = None, *, seed: int = 0, path: object = "the file"
+) -> np.ndarray:
+    """The indices (int64, in drawn order) of :func:`image_batch`'s ``n`` of ``total`` images.
+
+    Raises:
+        ZcnasError: ``n`` is not in ``1..total``.
+    """
     if n is None:
         n = min(total, IMAGE_FILE_BATCH)
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
         raise ZcnasError(f"the batch must hold 1..{total} images of {path}, got {n!r}")
-    idx = np.arange(total) if n == total else np.random.default_rng(seed).choice(total, n, False)
-    return _tensors(x[idx], y[idx], normalize)
+    if n == total:
+        return np.arange(total)
+    return np.random.default_rng(seed).choice(total, n, False)
 
 
 def image_file_id(path: str | os.PathLike[str]) -> str:

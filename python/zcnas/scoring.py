@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -267,7 +268,7 @@ class ArchScorer:
         self.images: str | None = None
         self._images_id = ""
         if images is not None:
-            from zcnas.datasets import image_batch, image_file_id, read_image_file
+            from zcnas.datasets import image_batch_index, image_file_id, read_image_file
 
             if space in _TNB:
                 raise ZcnasError(
@@ -275,12 +276,22 @@ class ArchScorer:
                     "on resized CIFAR-10 inputs with placeholder targets (tnb_batch)"
                 )
             self.images = os.path.abspath(os.fspath(images))
-            image_batch(self.images, batch_size, seed=int(seed))  # the file and the size
-            top = int(read_image_file(self.images)[1].max())
+            labels = read_image_file(self.images)[1]  # the file, then the batch size
+            image_batch_index(len(labels), batch_size, seed=int(seed), path=self.images)
+            top = int(labels.max())
             if top >= self._classes:
                 raise ZcnasError(
                     f"image file {self.images}: label {top}, but {dataset} has "
                     f"{self._classes} classes"
+                )
+            if len(labels) >= self._classes and (top + 1) * 10 <= self._classes:
+                warnings.warn(
+                    f"image file {self.images}: its {len(labels)} labels are all in "
+                    f"0..{top}, but {dataset} has {self._classes} classes; are these images "
+                    f"of another dataset? (--dataset names the network's head and the "
+                    f"images' dataset)",
+                    UserWarning,
+                    stacklevel=2,
                 )
             self._images_id = image_file_id(self.images)
         self.space, self.dataset, self.flavor = space, dataset, flavor

@@ -78,6 +78,20 @@ def test_a_proxy_stored_on_few_archs_is_dropped_not_the_task_shrunk(store_path):
             load_task(st, "nasbench201", "cifar10", metric="nope")
 
 
+def test_archs_without_the_chosen_metric_are_counted_as_dropped(store_path):
+    """A metric stored for only some scored architectures (an imported task's test accuracy,
+    given only where zcnas scored live) shrinks the task, and the Tasks table says by how many."""
+    with ScoreStore(store_path) as st:
+        archs = load_task(st, "nasbench201", "cifar10").archs
+        st.put_ground_truth_many(
+            {"space": "nasbench201", "task": "cifar10", "arch": a, "metric": "test", "value": i}
+            for i, a in enumerate(archs[:50])
+        )
+        t = load_task(st, "nasbench201", "cifar10", metric="test")
+    assert t.n == 50 and t.dropped["archs"] == 250 and list(t.archs) == list(archs[:50])
+    np.testing.assert_array_equal(t.truth, np.arange(50.0))
+
+
 def test_tasks_carry_the_batch_size_of_their_scores(tmp_path):
     """TaskData.batch_size is the store's provenance when every loaded score shares it;
     mixed or unrecorded batch sizes give None."""

@@ -345,7 +345,8 @@ def load_task(
             flavor's, the architectures those that every listed flavor scored (the others
             are counted in ``dropped["archs"]``), and every other flavor adds its proxies as
             ``proxy[flavor]``. Each listed flavor must be stored for the task.
-        metric: Ground-truth metric; default: the flavor's own (a file's ground truth that
+        metric: Ground-truth metric (scored architectures without it are counted in
+            ``dropped["archs"]``); default: the flavor's own (a file's ground truth that
             disagrees with another's is imported under its own metric and paired with its
             flavor, see :data:`~zcnas.bench.importers.FLAVOR_METRICS`), else the one covering
             most of the flavor's architectures.
@@ -417,7 +418,9 @@ def load_task(
     archs = wide.index.to_numpy(dtype=str)
     truth = wide[metric].to_numpy(dtype=np.float64)
     out = _clean(space, task, archs, names, scores, truth, ",".join(flavors), metric)
-    out.dropped["archs"] += outside  # scored by the first flavor but not by every other
+    # scored by the first flavor but without ground truth `metric` (e.g. an imported task's
+    # test accuracy, stored only for the live-scored architectures) or not by every other flavor
+    out.dropped["archs"] += n_scored - len(shared) + outside
     if not extra:
         sizes = store.batch_sizes(space, task, names, flavor=flavor)
         if len(sizes) == 1 and None not in sizes:
