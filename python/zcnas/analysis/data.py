@@ -96,7 +96,10 @@ class TaskData:
         truth: ``(n,)`` float64 ground truth (higher = better), all finite.
         flavor: Store flavor the scores came from.
         metric: Ground-truth metric.
-        dropped: What cleaning removed: ``{"proxies": [...], "archs": int}``.
+        dropped: What cleaning removed: ``{"proxies": [...], "archs": int}`` (from
+            :func:`load_task` also ``"no_truth"``: scored architectures without the metric,
+            and ``"unshared"``: those another listed flavor did not score, both in
+            ``"archs"``).
         batch_size: Images per minibatch every score was computed with (the store's
             provenance, :meth:`~zcnas.bench.store.ScoreStore.batch_sizes`), or ``None`` if
             not recorded or not the same for all of them.
@@ -342,14 +345,16 @@ def load_task(
         flavor: Flavor to read; default: the first of :data:`PREFERRED_FLAVORS` stored, else
             the stored flavor listed first. Several, comma-separated (``"default,naslib"``:
             your live proxies beside Suite-Zero's imported ones): the metric is the first
-            flavor's, the architectures those that every listed flavor scored (the others
-            are counted in ``dropped["archs"]``), and every other flavor adds its proxies as
+            flavor's, the architectures those that every listed flavor scored (the first
+            flavor's others are counted in ``dropped["archs"]`` and ``dropped["unshared"]``;
+            the other flavors' own are not read), and every other flavor adds its proxies as
             ``proxy[flavor]``. Each listed flavor must be stored for the task.
         metric: Ground-truth metric (scored architectures without it are counted in
-            ``dropped["archs"]``); default: the flavor's own (a file's ground truth that
-            disagrees with another's is imported under its own metric and paired with its
-            flavor, see :data:`~zcnas.bench.importers.FLAVOR_METRICS`), else the one covering
-            most of the flavor's architectures.
+            ``dropped["archs"]`` and ``dropped["no_truth"]``); default: the flavor's own (a
+            file's ground truth that disagrees with another's is imported under its own
+            metric and paired with its flavor, see
+            :data:`~zcnas.bench.importers.FLAVOR_METRICS`), else the one covering most of
+            the flavor's architectures.
         proxies: Proxies to read (default: all of the flavor's).
         lower_is_better: Proxies to negate so that higher = better.
 
@@ -397,13 +402,13 @@ def load_task(
         shared &= other[names_f].notna().any(axis=1).to_numpy()
         cols.update((f"{p}[{f}]", other[p]) for p in names_f)
     outside = int((~shared).sum())
-    wide = wide[shared]
-    if len(wide) < 3:
+    if shared.sum() < 3:
         raise ZcnasError(
-            f"{task_label(space, task)}: {len(wide)} architectures have ground truth "
-            f"{metric!r} and scores of every flavor of {','.join(flavors)}; an analysis needs "
-            "at least 3"
+            f"{task_label(space, task)}: of the {len(wide)} architectures that flavor "
+            f"{flavor!r} scored and that have ground truth {metric!r}, {int(shared.sum())} "
+            f"were scored by every flavor of {','.join(flavors)}; an analysis needs at least 3"
         )
+    wide = wide[shared]
     names = list(cols) if proxies is None else list(proxies)
     unknown = [p for p in names if p not in cols]
     if unknown:
@@ -420,6 +425,7 @@ def load_task(
     out = _clean(space, task, archs, names, scores, truth, ",".join(flavors), metric)
     # scored by the first flavor but without ground truth `metric` (e.g. an imported task's
     # test accuracy, stored only for the live-scored architectures) or not by every other flavor
+    out.dropped["no_truth"], out.dropped["unshared"] = n_scored - len(shared), outside
     out.dropped["archs"] += n_scored - len(shared) + outside
     if not extra:
         sizes = store.batch_sizes(space, task, names, flavor=flavor)

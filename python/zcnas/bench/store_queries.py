@@ -293,7 +293,8 @@ class StoreQueries:
         Returns:
             Columns ``space``, ``task``, ``flavor``, ``n_archs`` (distinct archs with a score),
             ``n_proxies``, ``n_scores``, ``n_truth`` (distinct archs with ground truth for the
-            pair, any metric).
+            pair, any metric), ``truth`` (each metric with its number of archs, e.g.
+            ``"test_accuracy 3, val_accuracy 9445"``; empty without ground truth).
         """
         rows = self._read(
             "SELECT space, task, flavor, COUNT(DISTINCT arch), COUNT(DISTINCT proxy), COUNT(*) "
@@ -305,9 +306,17 @@ class StoreQueries:
                 "SELECT space, task, COUNT(DISTINCT arch) FROM ground_truth GROUP BY space, task"
             )
         )
+        per_metric: dict[tuple[str, str], list[str]] = {}
+        for s, t, m, n in self._read(
+            "SELECT space, task, metric, COUNT(*) FROM ground_truth "
+            "GROUP BY space, task, metric ORDER BY space, task, metric"
+        ):
+            per_metric.setdefault((s, t), []).append(f"{m} {n}")
         cols = ["space", "task", "flavor", "n_archs", "n_proxies", "n_scores"]
         df = pd.DataFrame(rows, columns=cols)
-        df["n_truth"] = [truth.get((s, t), 0) for s, t in zip(df.space, df.task, strict=True)]
+        keys = list(zip(df.space, df.task, strict=True))
+        df["n_truth"] = [truth.get(k, 0) for k in keys]
+        df["truth"] = [", ".join(per_metric.get(k, [])) for k in keys]
         return df
 
     def n_archs(self, space: str, task: str) -> int:
