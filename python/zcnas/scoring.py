@@ -320,7 +320,7 @@ class ArchScorer:
             build, _ = _builder(self.space, self._classes, self.dataset)
             if self.space in _TNB:
                 x, y = tnb_batch(self.dataset, self.batch_size, self.seed)
-            elif getattr(self, "images", None):
+            elif self.images:
                 from zcnas.datasets import image_batch
 
                 x, y = image_batch(self.images, self.batch_size, seed=self.seed)
@@ -400,7 +400,7 @@ class ArchScorer:
                 f"cifar10-resized{TNB_INPUT_SIZE}-placeholder-targets"
                 if self.space in _TNB
                 else f"{self.dataset}-file-{self._images_id}"
-                if getattr(self, "images", None)
+                if self.images
                 else f"{self.dataset}-real"
             ),
         }

@@ -388,6 +388,9 @@ def load_task(
     wide = store.query(space, task, one, flavor=flavor)
     n_scored = len(wide)
     wide = wide[wide[metric].notna()]
+    # scored by the first flavor but without ground truth `metric` (e.g. an imported task's
+    # test accuracy, stored only for the live-scored architectures)
+    no_truth = n_scored - len(wide)
     if len(wide) < 3:
         raise ZcnasError(
             f"{task_label(space, task)} flavor {flavor!r}: {len(wide)} of the {n_scored} "
@@ -423,10 +426,8 @@ def load_task(
     archs = wide.index.to_numpy(dtype=str)
     truth = wide[metric].to_numpy(dtype=np.float64)
     out = _clean(space, task, archs, names, scores, truth, ",".join(flavors), metric)
-    # scored by the first flavor but without ground truth `metric` (e.g. an imported task's
-    # test accuracy, stored only for the live-scored architectures) or not by every other flavor
-    out.dropped["no_truth"], out.dropped["unshared"] = n_scored - len(shared), outside
-    out.dropped["archs"] += n_scored - len(shared) + outside
+    out.dropped["no_truth"], out.dropped["unshared"] = no_truth, outside
+    out.dropped["archs"] += no_truth + outside
     if not extra:
         sizes = store.batch_sizes(space, task, names, flavor=flavor)
         if len(sizes) == 1 and None not in sizes:

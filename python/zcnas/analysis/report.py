@@ -359,7 +359,6 @@ def _run(
     if "ensembles" in steps:
 
         def ens() -> None:
-            frames = []
             big = _large_enough(
                 tasks,
                 _ens.splittable,
@@ -367,15 +366,15 @@ def _run(
                 "the other needs at least 3 in each)",
                 log,
             )
-            for t in iterate(big, "ensembles", progress):
-                frames.append(
-                    _ens.evaluate_ensembles(
-                        t,
-                        search=cfg.ensemble_search,
-                        surrogate_train=cfg.surrogate_train,
-                        seed=cfg.seed,
-                    )
+            frames = [
+                _ens.evaluate_ensembles(
+                    t,
+                    search=cfg.ensemble_search,
+                    surrogate_train=cfg.surrogate_train,
+                    seed=cfg.seed,
                 )
+                for t in iterate(big, "ensembles", progress)
+            ]
             if not frames:
                 return
             res.tables["ensembles"] = pd.concat(frames, ignore_index=True)
